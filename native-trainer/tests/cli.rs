@@ -1,0 +1,273 @@
+//! The command line end to end: import the reference fixtures, run them, inspect them, and
+//! the errors a user sees for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared() -> PathBuf {
+    let dir = std::env::var_os("MIRL_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    assert!(
+        dir.join("fixtures").is_dir(),
+        "the shared fixtures are missing: expected {}/fixtures (set MIRL_SHARED)",
+        dir.display()
+    );
+    dir
+}
+
+fn fixture(path: &str) -> PathBuf {
+    shared().join("fixtures").join(path)
+}
+
+fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "native-trainer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn err(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let out = cli(args);
+    assert_eq!(out.status.code(), Some(2), "expected a clean failure");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+fn tensor(path: &Path, name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensor(name)
+        .unwrap()
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+fn max_err(out: &Path, io: &Path) -> f32 {
+    let got = tensor(out, "output");
+    let want = tensor(io, "output");
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+fn import(dir: &Path, fixture_dir: &str, weights: &str, precision: &str) -> PathBuf {
+    let ticket = dir.join(format!("{fixture_dir}-{precision}.mirl"));
+    let out = ok(&[
+        &"import",
+        &fixture(&format!("{fixture_dir}/{weights}")),
+        &"--config",
+        &fixture(&format!("{fixture_dir}/config.json")),
+        &"--precision",
+        &precision,
+        &"-o",
+        &ticket,
+    ]);
+    println!("{out}");
+    ticket
+}
+
+fn infer_error(dir: &Path, ticket: &Path, fixture_dir: &str, backend: &str) -> f32 {
+    let io = fixture(&format!("{fixture_dir}/io.safetensors"));
+    let out = dir.join(format!("{fixture_dir}-{backend}-out.safetensors"));
+    ok(&[
+        &"infer",
+        &"--ticket",
+        &ticket,
+        &"--input",
+        &io,
+        &"-o",
+        &out,
+        &"--backend",
+        &backend,
+    ]);
+    max_err(&out, &io)
+}
+
+#[test]
+fn paper_checkpoint_imports_and_matches_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = import(dir.path(), "mirl-paper-sparse", "weights.ckpt", "f32");
+    let e = infer_error(dir.path(), &ticket, "mirl-paper-sparse", "cpu");
+    println!("paper f32 ticket, cpu: max abs error {e:e}");
+    assert!(e <= 1e-4, "{e}");
+
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&[&"inspect", &ticket, &"--json"])).unwrap();
+    assert_eq!(info["parameters"], 35_376_967);
+    let density = info["density"].as_f64().unwrap();
+    assert!(density > 0.05 && density < 0.2, "{density}");
+    for key in [
+        "nonzero",
+        "prunable",
+        "prunable_nonzero",
+        "prunable_density",
+    ] {
+        assert!(info[key].is_number(), "{key}");
+    }
+    let text = ok(&[&"inspect", &ticket]);
+    assert!(text.contains("encoder_level1.0.attn.qkv.weight") && text.contains("sparse"));
+}
+
+#[test]
+fn paper_f16_and_int8_tickets_are_small_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    for (precision, max_bytes, tol) in [("f16", 16_000_000, 2e-2), ("int8", 12_000_000, 2e-1)] {
+        let ticket = import(dir.path(), "mirl-paper-sparse", "weights.ckpt", precision);
+        let size = std::fs::metadata(&ticket).unwrap().len();
+        let e = infer_error(dir.path(), &ticket, "mirl-paper-sparse", "cpu");
+        println!("paper {precision} ticket: {size} bytes, cpu max abs error {e:e}");
+        assert!(size <= max_bytes, "{precision}: {size} bytes");
+        assert!(e <= tol, "{precision}: {e}");
+    }
+}
+
+#[test]
+fn tiny_safetensors_imports_and_matches_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = import(dir.path(), "promptir-tiny", "weights.safetensors", "f32");
+    let e = infer_error(dir.path(), &ticket, "promptir-tiny", "cpu");
+    println!("promptir-tiny, cpu: max abs error {e:e}");
+    assert!(e <= 1e-4, "{e}");
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn both_fixtures_match_the_reference_on_wgpu() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fixture_dir, weights) in [
+        ("promptir-tiny", "weights.safetensors"),
+        ("mirl-paper-sparse", "weights.ckpt"),
+    ] {
+        let ticket = import(dir.path(), fixture_dir, weights, "f32");
+        let e = infer_error(dir.path(), &ticket, fixture_dir, "wgpu");
+        println!("{fixture_dir}, wgpu: max abs error {e:e}");
+        assert!(e <= 1e-4, "{fixture_dir}: {e}");
+    }
+}
+
+#[test]
+fn bad_weights_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // The tiny weights against the paper config: every shape disagrees.
+    let msg = err(&[
+        &"import",
+        &fixture("promptir-tiny/weights.safetensors"),
+        &"--config",
+        &fixture("mirl-paper-sparse/config.json"),
+        &"-o",
+        &dir.path().join("x.mirl"),
+    ]);
+    assert!(
+        msg.contains("missing") && msg.contains("encoder_level1.1"),
+        "{msg}"
+    );
+    assert!(!dir.path().join("x.mirl").exists());
+
+    // A safetensors file with one tensor missing and one unexpected.
+    let bytes = std::fs::read(fixture("promptir-tiny/weights.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, safetensors::tensor::TensorView)> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != "output.weight")
+        .collect();
+    tensors.push((
+        "mystery.weight".into(),
+        st.tensor("prompt1.linear_layer.bias").unwrap(),
+    ));
+    let edited = dir.path().join("edited.safetensors");
+    std::fs::write(&edited, safetensors::serialize(tensors, None).unwrap()).unwrap();
+    let msg = err(&[
+        &"import",
+        &edited,
+        &"--config",
+        &fixture("promptir-tiny/config.json"),
+        &"-o",
+        &dir.path().join("y.mirl"),
+    ]);
+    assert!(msg.contains("output.weight"), "{msg}");
+
+    // Not weights at all.
+    let junk = dir.path().join("junk.ckpt");
+    std::fs::write(&junk, b"hello, not a checkpoint").unwrap();
+    let msg = err(&[
+        &"import",
+        &junk,
+        &"--config",
+        &fixture("promptir-tiny/config.json"),
+        &"-o",
+        &dir.path().join("z.mirl"),
+    ]);
+    assert!(msg.contains("junk.ckpt"), "{msg}");
+}
+
+#[test]
+fn bad_tickets_and_inputs_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = import(dir.path(), "promptir-tiny", "weights.safetensors", "f16");
+    let bytes = std::fs::read(&ticket).unwrap();
+    let truncated = dir.path().join("truncated.mirl");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let msg = err(&[&"inspect", &truncated]);
+    assert!(
+        msg.contains("truncated.mirl") && msg.contains("invalid ticket"),
+        "{msg}"
+    );
+
+    // An input whose size is not a multiple of 8.
+    let data = vec![0u8; 3 * 10 * 16 * 4];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 3, 10, 16], &data)
+            .unwrap();
+    let input = dir.path().join("odd.safetensors");
+    std::fs::write(
+        &input,
+        safetensors::serialize([("input", view)], None).unwrap(),
+    )
+    .unwrap();
+    let msg = err(&[
+        &"infer",
+        &"--ticket",
+        &ticket,
+        &"--input",
+        &input,
+        &"-o",
+        &dir.path().join("o.safetensors"),
+    ]);
+    assert!(msg.contains("multiples of 8"), "{msg}");
+
+    // The output may not overwrite the input.
+    let io = dir.path().join("io.safetensors");
+    std::fs::copy(fixture("promptir-tiny/io.safetensors"), &io).unwrap();
+    let msg = err(&[&"infer", &"--ticket", &ticket, &"--input", &io, &"-o", &io]);
+    assert!(msg.contains("refusing to overwrite"), "{msg}");
+}
+
+#[test]
+fn no_arguments_prints_help() {
+    let out = cli(&[]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("import") && text.contains("inspect") && text.contains("ticket"),
+        "{text}"
+    );
+}

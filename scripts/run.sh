@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine, then runs mirl's main job.
+# Until the default ticket ships, the main job is the reference check: import MIR-L's paper
+# checkpoint into an f16 ticket, inspect it, and run it on the reference input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
+bash scripts/setup.sh
+shared="${MIRL_SHARED:-../shared}"
+fixture="$shared/fixtures/mirl-paper-sparse"
+[ -d "$fixture" ] || { echo "run: $fixture is missing (set MIRL_SHARED to the folder that holds fixtures/)" >&2; exit 1; }
+out="$CARGO_TARGET_DIR/run"
+mkdir -p "$out"
+nt() { cargo run --locked --quiet -p native-trainer -- "$@"; }
+nt import "$fixture/weights.ckpt" --config "$fixture/config.json" -o "$out/paper.mirl"
+nt inspect "$out/paper.mirl" | head -9
+nt infer --ticket "$out/paper.mirl" --input "$fixture/io.safetensors" -o "$out/paper-output.safetensors"
+python3 - "$fixture/io.safetensors" "$out/paper-output.safetensors" <<'PY'
+import json, struct, sys
+def read(path, name):
+    b = open(path, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+    s, e = h[name]["data_offsets"]; d = b[8 + n + s:8 + n + e]
+    return struct.unpack(f"<{len(d) // 4}f", d)
+want, got = read(sys.argv[1], "output"), read(sys.argv[2], "output")
+print(f"max abs difference from the reference PyTorch output: {max(abs(a - b) for a, b in zip(want, got)):.2e}")
+PY

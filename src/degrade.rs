@@ -1,0 +1,350 @@
+//! Synthetic degradations of 8-bit RGB photos, each deterministic from a seed: Gaussian noise
+//! (as the paper), social-network recompression (resize + JPEG, possibly twice), rain streaks,
+//! haze, and compositions of these ("noise:25+jpeg:40").
+
+use std::fmt;
+use std::str::FromStr;
+
+use image::RgbImage;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use rand_pcg::Pcg64Mcg;
+
+use crate::error::{Error, Result};
+
+/// Noise levels the paper trains and tests on; `noise` without a level draws one of them.
+pub const NOISE_SIGMAS: [f32; 3] = [15.0, 25.0, 50.0];
+/// Long-side limit of the social-network resize.
+pub const OSN_MAX_SIDE: u32 = 2048;
+/// JPEG qualities accepted.
+pub const JPEG_QUALITY: std::ops::RangeInclusive<u8> = 10..=95;
+/// Qualities social networks were measured to use, drawn from for `osn`.
+pub const OSN_QUALITY: std::ops::RangeInclusive<u8> = 10..=60;
+/// Haze: scattering coefficient beta and airlight A are drawn uniformly from these ranges.
+pub const HAZE_BETA: (f32, f32) = (0.8, 2.0);
+pub const HAZE_AIRLIGHT: (f32, f32) = (0.75, 1.0);
+
+/// One degradation, or a chain of them applied left to right.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Degradation {
+    /// Additive Gaussian noise of standard deviation `sigma` (in 8-bit units); `None` draws
+    /// sigma from [`NOISE_SIGMAS`].
+    Noise { sigma: Option<f32> },
+    /// One JPEG compression at `quality`, 4:2:0 chroma subsampling.
+    Jpeg { quality: u8 },
+    /// A social-network upload: shrink so the long side is at most 2048, JPEG at `quality`,
+    /// and, if `requality` is set, JPEG again (a re-shared image). `None` draws from
+    /// [`OSN_QUALITY`] and re-shares half the time.
+    Osn {
+        quality: Option<u8>,
+        requality: Option<u8>,
+    },
+    /// Synthetic rain streaks in the manner of Rain100L.
+    Rain,
+    /// Atmospheric scattering over a synthetic depth map.
+    Haze,
+    /// Several degradations in order.
+    Chain(Vec<Degradation>),
+}
+
+fn bad(msg: String) -> Error {
+    Error::Input(msg)
+}
+
+fn parse_quality(s: &str, what: &str) -> Result<u8> {
+    let q: u8 = s
+        .parse()
+        .map_err(|_| bad(format!("{what}: quality {s:?} is not a number")))?;
+    if !JPEG_QUALITY.contains(&q) {
+        return Err(bad(format!(
+            "{what}: quality {q} is outside {}..={}",
+            JPEG_QUALITY.start(),
+            JPEG_QUALITY.end()
+        )));
+    }
+    Ok(q)
+}
+
+impl FromStr for Degradation {
+    type Err = Error;
+
+    /// `noise`, `noise:25`, `jpeg:20`, `osn`, `osn:30`, `osn:30:50`, `rain`, `haze`, and chains
+    /// joined by `+` (`noise:25+jpeg:40`).
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.contains('+') {
+            return Ok(Degradation::Chain(
+                s.split('+').map(str::parse).collect::<Result<_>>()?,
+            ));
+        }
+        let mut parts = s.split(':');
+        let kind = parts.next().unwrap_or("");
+        let args: Vec<&str> = parts.collect();
+        let too_many = |n: usize| -> Result<()> {
+            if args.len() > n {
+                Err(bad(format!("degradation {s:?} has too many parameters")))
+            } else {
+                Ok(())
+            }
+        };
+        match kind {
+            "noise" => {
+                too_many(1)?;
+                let sigma = match args.first() {
+                    None => None,
+                    Some(a) => {
+                        let v: f32 = a.parse().map_err(|_| bad(format!("noise level {a:?} is not a number")))?;
+                        if !(v > 0.0 && v <= 100.0) {
+                            return Err(bad(format!("noise level {v} is outside (0, 100]")));
+                        }
+                        Some(v)
+                    }
+                };
+                Ok(Degradation::Noise { sigma })
+            }
+            "jpeg" => {
+                too_many(1)?;
+                let q = args.first().ok_or_else(|| bad("jpeg needs a quality, e.g. jpeg:20".into()))?;
+                Ok(Degradation::Jpeg { quality: parse_quality(q, "jpeg")? })
+            }
+            "osn" => {
+                too_many(2)?;
+                let quality = args.first().map(|q| parse_quality(q, "osn")).transpose()?;
+                let requality = args.get(1).map(|q| parse_quality(q, "osn")).transpose()?;
+                Ok(Degradation::Osn { quality, requality })
+            }
+            "rain" | "haze" => {
+                too_many(0)?;
+                Ok(if kind == "rain" { Degradation::Rain } else { Degradation::Haze })
+            }
+            other => Err(bad(format!(
+                "unknown degradation {other:?} (known: noise[:SIGMA], jpeg:Q, osn[:Q[:Q2]], rain, haze, and chains joined by +)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Degradation {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Degradation::Noise { sigma: None } => write!(f, "noise"),
+            Degradation::Noise { sigma: Some(s) } => write!(f, "noise:{s}"),
+            Degradation::Jpeg { quality } => write!(f, "jpeg:{quality}"),
+            Degradation::Osn { quality: None, .. } => write!(f, "osn"),
+            Degradation::Osn {
+                quality: Some(q),
+                requality: None,
+            } => write!(f, "osn:{q}"),
+            Degradation::Osn {
+                quality: Some(q),
+                requality: Some(r),
+            } => write!(f, "osn:{q}:{r}"),
+            Degradation::Rain => write!(f, "rain"),
+            Degradation::Haze => write!(f, "haze"),
+            Degradation::Chain(parts) => {
+                let names: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+                write!(f, "{}", names.join("+"))
+            }
+        }
+    }
+}
+
+impl Degradation {
+    /// Applies the degradation; the same image, kind and seed always give the same result.
+    pub fn apply(&self, img: &RgbImage, seed: u64) -> Result<RgbImage> {
+        if img.width() == 0 || img.height() == 0 {
+            return Err(bad("the image is empty".into()));
+        }
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        self.apply_with(img, &mut rng)
+    }
+
+    fn apply_with(&self, img: &RgbImage, rng: &mut Pcg64Mcg) -> Result<RgbImage> {
+        Ok(match self {
+            Degradation::Noise { sigma } => {
+                let sigma =
+                    sigma.unwrap_or_else(|| NOISE_SIGMAS[rng.random_range(0..NOISE_SIGMAS.len())]);
+                add_noise(img, sigma, rng)
+            }
+            Degradation::Jpeg { quality } => jpeg(img, *quality)?,
+            Degradation::Osn { quality, requality } => {
+                let (q, q2) = match quality {
+                    Some(q) => (*q, *requality),
+                    None => {
+                        let q = rng.random_range(OSN_QUALITY);
+                        let q2 = rng.random_bool(0.5).then(|| rng.random_range(OSN_QUALITY));
+                        (q, q2)
+                    }
+                };
+                let mut out = jpeg(&shrink_to(img, OSN_MAX_SIDE), q)?;
+                if let Some(q2) = q2 {
+                    out = jpeg(&out, q2)?;
+                }
+                out
+            }
+            Degradation::Rain => rain(img, rng),
+            Degradation::Haze => haze(img, rng),
+            Degradation::Chain(parts) => {
+                let mut out = img.clone();
+                for part in parts {
+                    out = part.apply_with(&out, rng)?;
+                }
+                out
+            }
+        })
+    }
+}
+
+/// x + N(0, sigma^2), clipped to [0, 255] and truncated to 8 bits, as the paper's data code.
+fn add_noise(img: &RgbImage, sigma: f32, rng: &mut Pcg64Mcg) -> RgbImage {
+    let normal = Normal::new(0.0f32, sigma).expect("sigma is positive");
+    let mut out = img.clone();
+    for v in out.iter_mut() {
+        *v = (*v as f32 + normal.sample(rng)).clamp(0.0, 255.0) as u8;
+    }
+    out
+}
+
+/// Encodes as JPEG (4:2:0) at `quality` and decodes it again.
+pub fn jpeg(img: &RgbImage, quality: u8) -> Result<RgbImage> {
+    let (w, h) = (img.width(), img.height());
+    if w > u16::MAX as u32 || h > u16::MAX as u32 {
+        return Err(bad(format!(
+            "{w}x{h} is too large for JPEG (65535 pixels a side at most)"
+        )));
+    }
+    let mut buf = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut buf, quality);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    encoder
+        .encode(
+            img.as_raw(),
+            w as u16,
+            h as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .map_err(|e| bad(format!("JPEG encoding failed: {e}")))?;
+    let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg)
+        .map_err(|e| bad(format!("JPEG decoding failed: {e}")))?;
+    Ok(decoded.to_rgb8())
+}
+
+/// Downscales (area-like, Catmull-Rom) so that the long side is at most `max_side`.
+fn shrink_to(img: &RgbImage, max_side: u32) -> RgbImage {
+    let long = img.width().max(img.height());
+    if long <= max_side {
+        return img.clone();
+    }
+    let scale = max_side as f64 / long as f64;
+    let w = ((img.width() as f64 * scale).round() as u32).max(1);
+    let h = ((img.height() as f64 * scale).round() as u32).max(1);
+    image::imageops::resize(img, w, h, image::imageops::FilterType::CatmullRom)
+}
+
+/// Rain100L-style streaks: sparse seeds blurred along one direction into lines, added to the
+/// image. Angle, length, density and brightness are random per image.
+fn rain(img: &RgbImage, rng: &mut Pcg64Mcg) -> RgbImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let angle = rng.random_range(-30.0f32..30.0).to_radians();
+    let length = rng.random_range(10..=30) as i32;
+    let density = rng.random_range(0.002f32..0.008);
+    let brightness = rng.random_range(0.5f32..0.9);
+    let thickness = rng.random_range(1..=2) as i32;
+    // Seeds of varying strength.
+    let mut seeds = vec![0f32; w * h];
+    for s in seeds.iter_mut() {
+        if rng.random::<f32>() < density {
+            *s = rng.random_range(0.5f32..1.0);
+        }
+    }
+    // Motion blur along the streak direction (line kernel), a few pixels thick.
+    let (dx, dy) = (angle.sin(), angle.cos());
+    let mut streaks = vec![0f32; w * h];
+    for y in 0..h as i32 {
+        for x in 0..w as i32 {
+            let s = seeds[y as usize * w + x as usize];
+            if s == 0.0 {
+                continue;
+            }
+            for t in 0..length {
+                let fade = 1.0 - t as f32 / length as f32 * 0.5;
+                for k in 0..thickness {
+                    let px = (x as f32 + dx * t as f32).round() as i32 + k;
+                    let py = (y as f32 + dy * t as f32).round() as i32;
+                    if px >= 0 && py >= 0 && (px as usize) < w && (py as usize) < h {
+                        let v = &mut streaks[py as usize * w + px as usize];
+                        *v = v.max(s * fade);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = img.clone();
+    for (i, px) in out.pixels_mut().enumerate() {
+        let r = streaks[i] * brightness * 255.0;
+        for c in px.0.iter_mut() {
+            // Screen blend: streaks brighten, never darken, and saturate gracefully.
+            let v = *c as f32;
+            *c = (v + r - v * r / 255.0).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+/// I = J t + A (1 - t), t = exp(-beta d), with d a smooth random depth in [0, 1]: farther towards
+/// the top of the frame, modulated by low-frequency noise.
+fn haze(img: &RgbImage, rng: &mut Pcg64Mcg) -> RgbImage {
+    let beta = rng.random_range(HAZE_BETA.0..HAZE_BETA.1);
+    let airlight = rng.random_range(HAZE_AIRLIGHT.0..HAZE_AIRLIGHT.1);
+    haze_with(
+        img,
+        beta,
+        airlight,
+        &depth_map(img.width() as usize, img.height() as usize, rng),
+    )
+}
+
+/// Haze with given parameters over a given depth map (values in [0, 1]).
+pub fn haze_with(img: &RgbImage, beta: f32, airlight: f32, depth: &[f32]) -> RgbImage {
+    let mut out = img.clone();
+    for (px, &d) in out.pixels_mut().zip(depth) {
+        let t = (-beta * d).exp();
+        for c in px.0.iter_mut() {
+            let j = *c as f32 / 255.0;
+            *c = ((j * t + airlight * (1.0 - t)) * 255.0)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+/// A smooth plausible depth map: a vertical ramp (sky and horizon far, ground near) plus
+/// bilinearly upsampled coarse noise, normalised to [0, 1].
+pub fn depth_map(w: usize, h: usize, rng: &mut impl RngExt) -> Vec<f32> {
+    const GRID: usize = 5;
+    let coarse: Vec<f32> = (0..GRID * GRID).map(|_| rng.random::<f32>()).collect();
+    let tilt = rng.random_range(0.5f32..1.0);
+    let mut depth = vec![0f32; w * h];
+    for y in 0..h {
+        let fy = y as f32 / h.max(2).saturating_sub(1) as f32 * (GRID - 1) as f32;
+        let (y0, ty) = (fy.floor() as usize, fy.fract());
+        let y1 = (y0 + 1).min(GRID - 1);
+        for x in 0..w {
+            let fx = x as f32 / w.max(2).saturating_sub(1) as f32 * (GRID - 1) as f32;
+            let (x0, tx) = (fx.floor() as usize, fx.fract());
+            let x1 = (x0 + 1).min(GRID - 1);
+            let c = |yy: usize, xx: usize| coarse[yy * GRID + xx];
+            let n = (c(y0, x0) * (1.0 - tx) + c(y0, x1) * tx) * (1.0 - ty)
+                + (c(y1, x0) * (1.0 - tx) + c(y1, x1) * tx) * ty;
+            let ramp = 1.0 - y as f32 / h.max(1) as f32;
+            depth[y * w + x] = tilt * ramp + (1.0 - tilt) * n;
+        }
+    }
+    let (lo, hi) = depth
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    let span = (hi - lo).max(1e-6);
+    depth.iter_mut().for_each(|v| *v = (*v - lo) / span);
+    depth
+}

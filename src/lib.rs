@@ -1,0 +1,15 @@
+//! mirl: photo restoration with pruned "winning ticket" PromptIR networks (MIR-L), shared by
+//! the native trainer and the WebAssembly library.
+
+pub mod config;
+pub mod degrade;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod params;
+pub mod pipeline;
+pub mod ticket;
+
+pub use config::{PromptIrConfig, PromptSpec};
+pub use error::{Error, Result};
+pub use model::PromptIr;

@@ -1,0 +1,171 @@
+//! PromptIR's building blocks: channel LayerNorm, MDTA attention, GDFN feed-forward and the
+//! transformer block that chains them. Field names equal the reference's parameter names.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+/// A bias-free convolution with "same" padding (PromptIR uses no conv biases).
+pub fn conv<B: Backend>(
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    groups: usize,
+    device: &B::Device,
+) -> Conv2d<B> {
+    let pad = kernel / 2;
+    Conv2dConfig::new([cin, cout], [kernel, kernel])
+        .with_groups(groups)
+        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+        .with_bias(false)
+        .init(device)
+}
+
+/// The affine parameters of a LayerNorm (`norm.body.weight` / `norm.body.bias` in the reference).
+#[derive(Module, Debug)]
+pub struct WithBiasLayerNorm<B: Backend> {
+    pub weight: Param<Tensor<B, 1>>,
+    pub bias: Param<Tensor<B, 1>>,
+}
+
+/// LayerNorm over channels at every pixel of an NCHW tensor (biased variance, eps 1e-5).
+#[derive(Module, Debug)]
+pub struct LayerNorm<B: Backend> {
+    pub body: WithBiasLayerNorm<B>,
+}
+
+impl<B: Backend> LayerNorm<B> {
+    pub fn new(channels: usize, device: &B::Device) -> Self {
+        let body = WithBiasLayerNorm {
+            weight: Param::from_tensor(Tensor::ones([channels], device)),
+            bias: Param::from_tensor(Tensor::zeros([channels], device)),
+        };
+        Self { body }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let c = x.dims()[1];
+        let mean = x.clone().mean_dim(1);
+        let centered = x - mean;
+        let var = centered.clone().powi_scalar(2).mean_dim(1);
+        let normed = centered / (var + 1e-5).sqrt();
+        let weight = self.body.weight.val().reshape([1, c, 1, 1]);
+        let bias = self.body.bias.val().reshape([1, c, 1, 1]);
+        normed * weight + bias
+    }
+}
+
+/// Multi-DConv head transposed attention: attention between channels, not pixels, so its cost
+/// grows linearly with the image.
+#[derive(Module, Debug)]
+pub struct Attention<B: Backend> {
+    pub temperature: Param<Tensor<B, 3>>,
+    pub qkv: Conv2d<B>,
+    pub qkv_dwconv: Conv2d<B>,
+    pub project_out: Conv2d<B>,
+    pub heads: usize,
+}
+
+impl<B: Backend> Attention<B> {
+    pub fn new(channels: usize, heads: usize, device: &B::Device) -> Self {
+        Self {
+            temperature: Param::from_tensor(Tensor::ones([heads, 1, 1], device)),
+            qkv: conv(channels, 3 * channels, 1, 1, device),
+            qkv_dwconv: conv(3 * channels, 3 * channels, 3, 3 * channels, device),
+            project_out: conv(channels, channels, 1, 1, device),
+            heads,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, c, h, w] = x.dims();
+        let heads = self.heads;
+        let qkv = self.qkv_dwconv.forward(self.qkv.forward(x));
+        let per_head = |t: Tensor<B, 4>| t.reshape([b, heads, c / heads, h * w]);
+        let mut parts = qkv.chunk(3, 1).into_iter();
+        let q = l2_normalize(per_head(parts.next().unwrap()));
+        let k = l2_normalize(per_head(parts.next().unwrap()));
+        let v = per_head(parts.next().unwrap());
+        let temperature = self.temperature.val().unsqueeze_dim::<4>(0);
+        let attn = softmax(q.matmul(k.swap_dims(2, 3)) * temperature, 3);
+        self.project_out
+            .forward(attn.matmul(v).reshape([b, c, h, w]))
+    }
+}
+
+/// `x / max(||x||_2, 1e-12)` along the last dimension, as `torch.nn.functional.normalize`.
+fn l2_normalize<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let norm = x.clone().powi_scalar(2).sum_dim(3).sqrt().clamp_min(1e-12);
+    x / norm
+}
+
+/// Gated-Dconv feed-forward network: gelu(x1) * x2 over a depthwise-convolved expansion.
+#[derive(Module, Debug)]
+pub struct FeedForward<B: Backend> {
+    pub project_in: Conv2d<B>,
+    pub dwconv: Conv2d<B>,
+    pub project_out: Conv2d<B>,
+}
+
+impl<B: Backend> FeedForward<B> {
+    pub fn new(channels: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            project_in: conv(channels, 2 * hidden, 1, 1, device),
+            dwconv: conv(2 * hidden, 2 * hidden, 3, 2 * hidden, device),
+            project_out: conv(hidden, channels, 1, 1, device),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let x = self.dwconv.forward(self.project_in.forward(x));
+        let mut halves = x.chunk(2, 1).into_iter();
+        let x1 = halves.next().unwrap();
+        let x2 = halves.next().unwrap();
+        self.project_out.forward(gelu(x1) * x2)
+    }
+}
+
+/// x + MDTA(LN(x)), then x + GDFN(LN(x)).
+#[derive(Module, Debug)]
+pub struct TransformerBlock<B: Backend> {
+    pub norm1: LayerNorm<B>,
+    pub attn: Attention<B>,
+    pub norm2: LayerNorm<B>,
+    pub ffn: FeedForward<B>,
+}
+
+impl<B: Backend> TransformerBlock<B> {
+    pub fn new(channels: usize, heads: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            norm1: LayerNorm::new(channels, device),
+            attn: Attention::new(channels, heads, device),
+            norm2: LayerNorm::new(channels, device),
+            ffn: FeedForward::new(channels, hidden, device),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let x = x.clone() + self.attn.forward(self.norm1.forward(x));
+        x.clone() + self.ffn.forward(self.norm2.forward(x))
+    }
+}
+
+/// A level of the U-Net: `n` transformer blocks in sequence.
+pub fn level<B: Backend>(
+    n: usize,
+    channels: usize,
+    heads: usize,
+    hidden: usize,
+    device: &B::Device,
+) -> Vec<TransformerBlock<B>> {
+    (0..n)
+        .map(|_| TransformerBlock::new(channels, heads, hidden, device))
+        .collect()
+}
+
+pub fn run_level<B: Backend>(blocks: &[TransformerBlock<B>], x: Tensor<B, 4>) -> Tensor<B, 4> {
+    blocks.iter().fold(x, |x, block| block.forward(x))
+}

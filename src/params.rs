@@ -1,0 +1,169 @@
+//! Parameters by name: reading a module's weights into host memory under their reference names
+//! (`encoder_level1.0.attn.qkv.weight`), and loading such a set back into a module.
+
+use std::collections::BTreeMap;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::error::{Error, Result};
+
+/// One parameter in host memory, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl HostTensor {
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+        Self { shape, data }
+    }
+
+    pub fn zeros(shape: Vec<usize>) -> Self {
+        let n = shape.iter().product();
+        Self {
+            shape,
+            data: vec![0.0; n],
+        }
+    }
+
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Parameters keyed by reference name, in name order.
+pub type NamedParams = BTreeMap<String, HostTensor>;
+
+/// Copies every float parameter of `module` to host memory, keyed by its path.
+pub fn read_params<B: Backend, M: Module<B>>(module: &M) -> NamedParams {
+    let mut reader = Reader {
+        path: Vec::new(),
+        out: BTreeMap::new(),
+    };
+    module.visit(&mut reader);
+    reader.out
+}
+
+struct Reader {
+    path: Vec<String>,
+    out: NamedParams,
+}
+
+impl<B: Backend> ModuleVisitor<B> for Reader {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        let data = tensor
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("float tensor");
+        self.out
+            .insert(self.path.join("."), HostTensor::new(shape, data));
+    }
+}
+
+/// Replaces every float parameter of `module` with the tensor of the same name in `params`.
+/// Each parameter must be present with the same shape; parameter ids and gradient settings are
+/// kept, so a training loop's optimizer state stays attached.
+pub fn load_params<B: Backend, M: Module<B>>(
+    module: M,
+    params: &NamedParams,
+    device: &B::Device,
+) -> Result<M> {
+    let mut loader = Loader {
+        path: Vec::new(),
+        params,
+        device,
+        errors: Vec::new(),
+        used: 0,
+    };
+    let module = module.map(&mut loader);
+    if !loader.errors.is_empty() {
+        return Err(Error::Weights(loader.errors.join("; ")));
+    }
+    if loader.used != params.len() {
+        let known: std::collections::BTreeSet<String> = read_param_names(&module);
+        let extra: Vec<&str> = params
+            .keys()
+            .filter(|k| !known.contains(*k))
+            .map(String::as_str)
+            .collect();
+        return Err(Error::Weights(format!(
+            "unexpected parameters: {}",
+            extra.join(", ")
+        )));
+    }
+    Ok(module)
+}
+
+/// The names of every float parameter of `module`, without reading any data.
+pub fn read_param_names<B: Backend, M: Module<B>>(
+    module: &M,
+) -> std::collections::BTreeSet<String> {
+    struct Names(Vec<String>, std::collections::BTreeSet<String>);
+    impl<B: Backend> ModuleVisitor<B> for Names {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.0.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.0.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, _param: &Param<Tensor<B, D>>) {
+            self.1.insert(self.0.join("."));
+        }
+    }
+    let mut names = Names(Vec::new(), Default::default());
+    module.visit(&mut names);
+    names.1
+}
+
+struct Loader<'a, B: Backend> {
+    path: Vec<String>,
+    params: &'a NamedParams,
+    device: &'a B::Device,
+    errors: Vec<String>,
+    used: usize,
+}
+
+impl<B: Backend> ModuleMapper<B> for Loader<'_, B> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let name = self.path.join(".");
+        let expected = param.lazy_shape().dims::<D>().to_vec();
+        match self.params.get(&name) {
+            None => self
+                .errors
+                .push(format!("missing parameter {name} {expected:?}")),
+            Some(t) if t.shape != expected => self.errors.push(format!(
+                "{name}: shape {:?}, expected {expected:?}",
+                t.shape
+            )),
+            Some(t) => {
+                self.used += 1;
+                let tensor = Tensor::from_data(
+                    TensorData::new(t.data.clone(), t.shape.clone()),
+                    self.device,
+                );
+                let id: ParamId = param.id;
+                return param.transform_for_load(tensor, id);
+            }
+        }
+        param
+    }
+}

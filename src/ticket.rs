@@ -1,0 +1,623 @@
+//! The `.mirl` ticket: a safetensors file carrying a (pruned) network. Pruned weights are
+//! stored as a bit-packed mask plus their non-zero values; the rest dense. See
+//! docs/ticket-format.md for the byte-level layout.
+
+use std::collections::{BTreeMap, HashMap};
+
+use burn::tensor::backend::Backend;
+use half::f16;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{is_prunable, PromptIrConfig};
+use crate::error::{Error, Result};
+use crate::model::PromptIr;
+use crate::params::{load_params, read_params, HostTensor, NamedParams};
+
+/// Value of the `format` metadata key.
+pub const FORMAT_NAME: &str = "mirl-ticket";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How the values of a ticket are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 4 bytes a value; every non-zero value round-trips bit-exactly (zeros decode as +0.0).
+    F32,
+    /// 2 bytes a value (IEEE half); the default.
+    #[default]
+    F16,
+    /// 1 byte a value, symmetric per-tensor scale: value = q * scale, q in -127..=127.
+    Int8,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Int8 => "int8",
+        }
+    }
+
+    fn bytes_per_value(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 => 2,
+            Precision::Int8 => 1,
+        }
+    }
+
+    fn dtype(self) -> Dtype {
+        match self {
+            Precision::F32 => Dtype::F32,
+            Precision::F16 => Dtype::F16,
+            Precision::Int8 => Dtype::I8,
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            "int8" => Ok(Precision::Int8),
+            other => Err(Error::Ticket(format!(
+                "unknown precision {other:?} (use f32, f16 or int8)"
+            ))),
+        }
+    }
+}
+
+/// How a ticket was made. Known fields are typed; anything else is kept as free-form JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// What produced the weights, e.g. "native-trainer train" or "import weights.ckpt".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Pruning rounds applied (0 for a dense network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u32>,
+    /// Fraction of the remaining weights removed per round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_rate: Option<f64>,
+    /// Where survivors were rewound to: "init" or "step:K".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Training data used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Degradations trained for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A network's config and weights, with where they came from.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub config: PromptIrConfig,
+    pub provenance: Provenance,
+    pub precision: Precision,
+    /// Every parameter, dense, under its reference name.
+    pub params: NamedParams,
+}
+
+/// Per-parameter facts of a ticket, as reported by `inspect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub parameters: usize,
+    pub nonzero: usize,
+    pub density: f64,
+    pub prunable: bool,
+    /// "sparse" (mask + values) or "dense".
+    pub encoding: &'static str,
+    /// Bytes of tensor data this parameter takes in the file.
+    pub bytes: usize,
+}
+
+/// Everything `inspect` reports about a ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketInfo {
+    pub format_version: u32,
+    pub precision: Precision,
+    pub config: PromptIrConfig,
+    pub provenance: Provenance,
+    pub parameters: usize,
+    pub nonzero: usize,
+    pub prunable: usize,
+    pub prunable_nonzero: usize,
+    /// nonzero / parameters
+    pub density: f64,
+    /// prunable_nonzero / prunable
+    pub prunable_density: f64,
+    pub file_bytes: usize,
+    pub layers: Vec<LayerInfo>,
+}
+
+fn ticket_err(msg: impl Into<String>) -> Error {
+    Error::Ticket(msg.into())
+}
+
+/// Whether a weight survives pruning. Both zeros count as pruned: masking in PyTorch
+/// (`w * mask`) leaves -0.0 wherever a negative weight was cut.
+fn nonzero(v: f32) -> bool {
+    v != 0.0
+}
+
+impl Ticket {
+    /// A ticket from a network's current weights.
+    pub fn from_module<B: Backend>(
+        config: PromptIrConfig,
+        module: &PromptIr<B>,
+        precision: Precision,
+        provenance: Provenance,
+    ) -> Result<Self> {
+        Self::new(config, read_params(module), precision, provenance)
+    }
+
+    /// A ticket from named weights; checks them against the config.
+    pub fn new(
+        config: PromptIrConfig,
+        params: NamedParams,
+        precision: Precision,
+        provenance: Provenance,
+    ) -> Result<Self> {
+        config.validate()?;
+        check_params(&config, &params)?;
+        Ok(Self {
+            config,
+            provenance,
+            precision,
+            params,
+        })
+    }
+
+    /// Builds the network on `device` with this ticket's weights.
+    pub fn build<B: Backend>(&self, device: &B::Device) -> Result<PromptIr<B>> {
+        load_params(self.config.init(device), &self.params, device)
+    }
+
+    /// Serialises to the `.mirl` (safetensors) format.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let precision = self.precision;
+        let mut buffers: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
+        let mut shapes = BTreeMap::new();
+        for (name, t) in &self.params {
+            let encoded = encode_values(
+                name,
+                t.data.iter().copied().filter(|&v| nonzero(v)),
+                precision,
+            )?;
+            let nnz = t.data.iter().filter(|&&v| nonzero(v)).count();
+            let sparse_bytes = t.numel().div_ceil(8) + nnz * precision.bytes_per_value();
+            let sparse =
+                is_prunable(name) && sparse_bytes < t.numel() * precision.bytes_per_value();
+            let scale_of = |e: &Encoded| {
+                e.scale.map(|s| {
+                    (
+                        format!("{name}.scale"),
+                        (Dtype::F32, vec![1], s.to_le_bytes().to_vec()),
+                    )
+                })
+            };
+            if sparse {
+                let mut mask = vec![0u8; t.numel().div_ceil(8)];
+                for (i, &v) in t.data.iter().enumerate() {
+                    if nonzero(v) {
+                        mask[i / 8] |= 1 << (i % 8);
+                    }
+                }
+                if let Some((k, v)) = scale_of(&encoded) {
+                    buffers.insert(k, v);
+                }
+                buffers.insert(format!("{name}.mask"), (Dtype::U8, vec![mask.len()], mask));
+                buffers.insert(
+                    format!("{name}.values"),
+                    (precision.dtype(), vec![nnz], encoded.bytes),
+                );
+                shapes.insert(name.clone(), t.shape.clone());
+            } else {
+                let dense = encode_values(name, t.data.iter().copied(), precision)?;
+                if let Some((k, v)) = scale_of(&dense) {
+                    buffers.insert(k, v);
+                }
+                buffers.insert(
+                    name.clone(),
+                    (precision.dtype(), t.shape.clone(), dense.bytes),
+                );
+            }
+        }
+        let mut metadata = HashMap::from([
+            ("format".to_string(), FORMAT_NAME.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("precision".to_string(), precision.name().to_string()),
+            ("config".to_string(), self.config.to_json()),
+            (
+                "provenance".to_string(),
+                serde_json::to_string(&self.provenance).expect("provenance serialises"),
+            ),
+            (
+                "sparse_shapes".to_string(),
+                serde_json::to_string(&shapes).expect("shapes serialise"),
+            ),
+        ]);
+        let views = buffers
+            .iter()
+            .map(|(k, (dtype, shape, bytes))| {
+                TensorView::new(*dtype, shape.clone(), bytes)
+                    .map(|v| (k.clone(), v))
+                    .map_err(|e| ticket_err(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        metadata.insert(
+            "checksum".to_string(),
+            checksum(&metadata, views.iter().map(|(k, v)| (k.as_str(), v))),
+        );
+        safetensors::serialize(views, Some(metadata))
+            .map_err(|e| ticket_err(format!("cannot serialise: {e}")))
+    }
+
+    /// Reads and fully validates a `.mirl` file: structure, version, checksum, config bounds
+    /// (before allocating any weights), names, shapes, mask popcounts and finite values.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Ok(decode(bytes)?.0)
+    }
+
+    /// Reads a ticket and describes it.
+    pub fn inspect(bytes: &[u8]) -> Result<TicketInfo> {
+        let (ticket, stored) = decode(bytes)?;
+        Ok(ticket.info(bytes.len(), &stored))
+    }
+
+    fn info(&self, file_bytes: usize, stored: &BTreeMap<String, (bool, usize)>) -> TicketInfo {
+        let mut layers = Vec::new();
+        let (mut parameters, mut nz, mut prunable, mut prunable_nz) = (0, 0, 0, 0);
+        for (name, t) in &self.params {
+            let n = t.numel();
+            let count = t.data.iter().filter(|&&v| nonzero(v)).count();
+            let is_p = is_prunable(name);
+            parameters += n;
+            nz += count;
+            if is_p {
+                prunable += n;
+                prunable_nz += count;
+            }
+            let (sparse, bytes) = stored.get(name).copied().unwrap_or((false, 0));
+            layers.push(LayerInfo {
+                name: name.clone(),
+                shape: t.shape.clone(),
+                parameters: n,
+                nonzero: count,
+                density: count as f64 / n.max(1) as f64,
+                prunable: is_p,
+                encoding: if sparse { "sparse" } else { "dense" },
+                bytes,
+            });
+        }
+        TicketInfo {
+            format_version: FORMAT_VERSION,
+            precision: self.precision,
+            config: self.config.clone(),
+            provenance: self.provenance.clone(),
+            parameters,
+            nonzero: nz,
+            prunable,
+            prunable_nonzero: prunable_nz,
+            density: nz as f64 / parameters.max(1) as f64,
+            prunable_density: prunable_nz as f64 / prunable.max(1) as f64,
+            file_bytes,
+            layers,
+        }
+    }
+}
+
+/// Checks that `params` holds exactly the config's parameters, with their shapes, all finite.
+pub fn check_params(config: &PromptIrConfig, params: &NamedParams) -> Result<()> {
+    let expected = config.parameter_shapes();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|(n, _)| !params.contains_key(n))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Weights(format!(
+            "missing {} tensors: {}",
+            missing.len(),
+            missing.join(", ")
+        )));
+    }
+    let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    let extra: Vec<&str> = params
+        .keys()
+        .map(String::as_str)
+        .filter(|n| !known.contains(n))
+        .collect();
+    if !extra.is_empty() {
+        return Err(Error::Weights(format!(
+            "unexpected {} tensors: {}",
+            extra.len(),
+            extra.join(", ")
+        )));
+    }
+    for (name, shape) in &expected {
+        let t = &params[name];
+        if &t.shape != shape {
+            return Err(Error::Weights(format!(
+                "{name} has shape {:?}, the config needs {shape:?}",
+                t.shape
+            )));
+        }
+        if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Weights(format!(
+                "{name} holds a non-finite value ({}) at index {i}",
+                t.data[i]
+            )));
+        }
+    }
+    Ok(())
+}
+
+struct Encoded {
+    bytes: Vec<u8>,
+    scale: Option<f32>,
+}
+
+fn encode_values(
+    name: &str,
+    values: impl Iterator<Item = f32> + Clone,
+    precision: Precision,
+) -> Result<Encoded> {
+    Ok(match precision {
+        Precision::F32 => Encoded {
+            bytes: values.flat_map(f32::to_le_bytes).collect(),
+            scale: None,
+        },
+        Precision::F16 => {
+            let mut bytes = Vec::new();
+            for v in values {
+                let h = f16::from_f32(v);
+                if !h.is_finite() {
+                    return Err(ticket_err(format!(
+                        "{name}: value {v} does not fit in f16; use --precision f32"
+                    )));
+                }
+                bytes.extend(h.to_le_bytes());
+            }
+            Encoded { bytes, scale: None }
+        }
+        Precision::Int8 => {
+            let max = values.clone().fold(0.0f32, |m, v| m.max(v.abs()));
+            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let bytes = values
+                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8)
+                .collect();
+            Encoded {
+                bytes,
+                scale: Some(scale),
+            }
+        }
+    })
+}
+
+/// The `checksum` metadata value: CRC-32 over every metadata entry but the checksum and every tensor's name, dtype, shape and
+/// bytes, in name order: any flipped byte in the file changes it.
+pub fn checksum<'a>(
+    metadata: &HashMap<String, String>,
+    tensors: impl Iterator<Item = (&'a str, &'a TensorView<'a>)>,
+) -> String {
+    let mut hasher = crc32fast::Hasher::new();
+    let mut keys: Vec<&String> = metadata.keys().filter(|k| *k != "checksum").collect();
+    keys.sort();
+    for k in keys {
+        hasher.update(k.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(metadata[k].as_bytes());
+        hasher.update(&[0]);
+    }
+    let mut tensors: Vec<_> = tensors.collect();
+    tensors.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, view) in tensors {
+        hasher.update(name.as_bytes());
+        hasher.update(format!("{:?}{:?}", view.dtype(), view.shape()).as_bytes());
+        hasher.update(view.data());
+    }
+    format!("crc32:{:08x}", hasher.finalize())
+}
+
+/// Decodes a ticket and, per parameter, whether it was stored sparse and its bytes in the file.
+fn decode(bytes: &[u8]) -> Result<(Ticket, BTreeMap<String, (bool, usize)>)> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
+        ticket_err(format!(
+            "not a readable safetensors file ({e}); is it truncated?"
+        ))
+    })?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| ticket_err(e.to_string()))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let get = |key: &str| {
+        metadata
+            .get(key)
+            .ok_or_else(|| ticket_err(format!("metadata has no {key:?}: not a mirl ticket")))
+    };
+    if get("format")? != FORMAT_NAME {
+        return Err(ticket_err(format!(
+            "metadata format is {:?}, not {FORMAT_NAME:?}",
+            metadata["format"]
+        )));
+    }
+    let version = get("format_version")?;
+    if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
+        return Err(Error::TicketVersion {
+            found: version.clone(),
+            supported: FORMAT_VERSION,
+        });
+    }
+    let views = st.tensors();
+    let expected_sum = checksum(&metadata, views.iter().map(|(k, v)| (k.as_str(), v)));
+    if get("checksum")? != &expected_sum {
+        return Err(ticket_err(format!(
+            "checksum mismatch (file says {}, content gives {expected_sum}): the file is corrupt",
+            get("checksum")?
+        )));
+    }
+    let precision: Precision = get("precision")?.parse()?;
+    let config = PromptIrConfig::from_json(get("config")?)?;
+    let provenance: Provenance = serde_json::from_str(get("provenance")?)
+        .map_err(|e| ticket_err(format!("provenance is not valid JSON: {e}")))?;
+    let sparse_shapes: BTreeMap<String, Vec<usize>> =
+        serde_json::from_str(get("sparse_shapes")?)
+            .map_err(|e| ticket_err(format!("sparse_shapes is not valid JSON: {e}")))?;
+
+    let mut params = NamedParams::new();
+    let mut stored = BTreeMap::new();
+    let mut used = 0usize;
+    for (name, shape) in config.parameter_shapes() {
+        let n: usize = shape.iter().product();
+        let tensor = |suffix: &str| st.tensor(&format!("{name}{suffix}")).ok();
+        let scale = if precision == Precision::Int8 {
+            let s = tensor(".scale")
+                .ok_or_else(|| ticket_err(format!("{name}: int8 ticket lacks {name}.scale")))?;
+            used += 1;
+            let v = decode_values(&name, ".scale", &s, Precision::F32, 1.0)?;
+            match v.as_slice() {
+                [s] if s.is_finite() && *s > 0.0 => *s,
+                _ => {
+                    return Err(ticket_err(format!(
+                        "{name}.scale must be one positive finite f32"
+                    )))
+                }
+            }
+        } else {
+            1.0
+        };
+        let (data, sparse, file_bytes) = if let Some(dense) = tensor("") {
+            used += 1;
+            if dense.shape() != shape.as_slice() {
+                return Err(ticket_err(format!(
+                    "{name} has shape {:?}, the config needs {shape:?}",
+                    dense.shape()
+                )));
+            }
+            (
+                decode_values(&name, "", &dense, precision, scale)?,
+                false,
+                dense.data().len(),
+            )
+        } else {
+            let (Some(mask), Some(values)) = (tensor(".mask"), tensor(".values")) else {
+                return Err(ticket_err(format!(
+                    "missing tensor {name} (neither dense nor {name}.mask + {name}.values)"
+                )));
+            };
+            used += 2;
+            if sparse_shapes.get(&name) != Some(&shape) {
+                return Err(ticket_err(format!(
+                    "{name} has shape {:?} in sparse_shapes, the config needs {shape:?}",
+                    sparse_shapes.get(&name)
+                )));
+            }
+            if mask.dtype() != Dtype::U8 || mask.shape() != [n.div_ceil(8)] {
+                return Err(ticket_err(format!(
+                    "{name}.mask must be U8 [{}], found {:?} {:?}",
+                    n.div_ceil(8),
+                    mask.dtype(),
+                    mask.shape()
+                )));
+            }
+            let bits = mask.data();
+            let popcount: usize = bits.iter().map(|b| b.count_ones() as usize).sum();
+            if n % 8 != 0 && bits[n / 8] >> (n % 8) != 0 {
+                return Err(ticket_err(format!(
+                    "{name}.mask has bits set past the tensor's {n} elements"
+                )));
+            }
+            let vals = decode_values(&name, ".values", &values, precision, scale)?;
+            if vals.len() != popcount {
+                return Err(ticket_err(format!(
+                    "{name}: mask has {popcount} set bits but there are {} values",
+                    vals.len()
+                )));
+            }
+            let mut data = vec![0.0f32; n];
+            let mut it = vals.into_iter();
+            for (i, slot) in data.iter_mut().enumerate() {
+                if bits[i / 8] >> (i % 8) & 1 == 1 {
+                    *slot = it.next().expect("popcount checked");
+                }
+            }
+            (data, true, bits.len() + values.data().len())
+        };
+        let scale_bytes = if precision == Precision::Int8 { 4 } else { 0 };
+        stored.insert(name.clone(), (sparse, file_bytes + scale_bytes));
+        params.insert(name, HostTensor::new(shape, data));
+    }
+    if used != st.len() {
+        let known: std::collections::HashSet<String> = config
+            .parameter_shapes()
+            .into_iter()
+            .flat_map(|(n, _)| ["", ".mask", ".values", ".scale"].map(|s| format!("{n}{s}")))
+            .collect();
+        let extra: Vec<String> = st
+            .names()
+            .into_iter()
+            .filter(|n| !known.contains(*n))
+            .map(str::to_string)
+            .collect();
+        return Err(ticket_err(format!(
+            "unexpected tensors for this config: {}",
+            extra.join(", ")
+        )));
+    }
+    Ok((
+        Ticket {
+            config,
+            provenance,
+            precision,
+            params,
+        },
+        stored,
+    ))
+}
+
+fn decode_values(
+    name: &str,
+    suffix: &str,
+    view: &TensorView,
+    precision: Precision,
+    scale: f32,
+) -> Result<Vec<f32>> {
+    if view.dtype() != precision.dtype() {
+        return Err(ticket_err(format!(
+            "{name}{suffix} is {:?}, expected {:?}",
+            view.dtype(),
+            precision.dtype()
+        )));
+    }
+    let bytes = view.data();
+    let values: Vec<f32> = match precision {
+        Precision::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Precision::F16 => bytes
+            .chunks_exact(2)
+            .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Precision::Int8 => bytes.iter().map(|&b| b as i8 as f32 * scale).collect(),
+    };
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(ticket_err(format!(
+            "{name}{suffix} holds a non-finite value ({}) at index {i}",
+            values[i]
+        )));
+    }
+    Ok(values)
+}

@@ -1,0 +1,144 @@
+//! The network against the reference: parameter names and counts, and the promptir-tiny
+//! fixture's output on the CPU backend (and on wgpu when built with the `wgpu` feature).
+
+mod common;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use mirl::params::{read_param_names, HostTensor, NamedParams};
+use mirl::ticket::{Precision, Provenance, Ticket};
+use mirl::PromptIrConfig;
+
+fn config(name: &str) -> PromptIrConfig {
+    let text = std::fs::read_to_string(common::fixture(name).join("config.json")).unwrap();
+    PromptIrConfig::from_json(&text).unwrap()
+}
+
+fn tiny_weights() -> NamedParams {
+    let bytes = std::fs::read(common::fixture("promptir-tiny/weights.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(name, v)| {
+            let data = v
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            (name, HostTensor::new(v.shape().to_vec(), data))
+        })
+        .collect()
+}
+
+#[test]
+fn paper_preset_matches_the_reference_parameter_count() {
+    let paper = PromptIrConfig::preset("paper").unwrap();
+    assert_eq!(paper.num_parameters(), 35_376_967);
+    assert_eq!(paper, config("mirl-paper-sparse"));
+}
+
+#[test]
+fn preset_sizes_and_compute() {
+    let small = PromptIrConfig::preset("small").unwrap();
+    assert_eq!(small, config("promptir-tiny"));
+    assert_eq!(small.num_parameters(), 1_494_342);
+    for name in mirl::config::PRESETS {
+        let cfg = PromptIrConfig::preset(name).unwrap();
+        cfg.validate().unwrap();
+        println!(
+            "{name}: {} parameters, {:.1} GMAC/MP",
+            cfg.num_parameters(),
+            cfg.macs_per_pixel() / 1e3
+        );
+    }
+    // Measured on the reference in PyTorch: 5,270 and 203 GFLOP per megapixel for the paper and
+    // small networks (2 FLOPs per multiply-add). Elementwise work is not counted: within 1%.
+    let paper = 2.0 * PromptIrConfig::preset("paper").unwrap().macs_per_pixel() / 1e3;
+    assert!((paper / 5270.0 - 1.0).abs() < 0.01, "{paper}");
+    let small = 2.0 * small.macs_per_pixel() / 1e3;
+    assert!((small / 203.0 - 1.0).abs() < 0.01, "{small}");
+}
+
+#[test]
+fn module_parameter_names_equal_the_reference_names() {
+    let device = Default::default();
+    for cfg in [
+        config("promptir-tiny"),
+        PromptIrConfig::preset("small").unwrap(),
+    ] {
+        let model = cfg.init::<burn::backend::Flex>(&device);
+        let names = read_param_names(&model);
+        let expected: std::collections::BTreeSet<String> =
+            cfg.parameter_shapes().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, expected);
+    }
+    let reference: std::collections::BTreeSet<String> = tiny_weights().into_keys().collect();
+    let ours: std::collections::BTreeSet<String> = config("promptir-tiny")
+        .parameter_shapes()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(reference, ours);
+}
+
+#[test]
+fn init_follows_pytorch_defaults() {
+    let cfg = PromptIrConfig::preset("tiny").unwrap();
+    let model = cfg.init::<burn::backend::Flex>(&Default::default());
+    let params = mirl::params::read_params(&model);
+    let qkv = &params["encoder_level1.0.attn.qkv.weight"]; // fan_in = 8
+    let bound = 1.0 / 8f32.sqrt();
+    assert!(qkv.data.iter().all(|v| v.abs() <= bound));
+    assert!(qkv.data.iter().any(|v| v.abs() > bound * 0.8));
+    assert!(params["encoder_level1.0.norm1.body.weight"]
+        .data
+        .iter()
+        .all(|&v| v == 1.0));
+    assert!(params["encoder_level1.0.norm1.body.bias"]
+        .data
+        .iter()
+        .all(|&v| v == 0.0));
+    assert!(params["latent.0.attn.temperature"]
+        .data
+        .iter()
+        .all(|&v| v == 1.0));
+    let prompt = &params["prompt1.prompt_param"];
+    assert!(prompt.data.iter().all(|&v| (0.0..1.0).contains(&v)));
+}
+
+fn run_tiny_fixture<B: Backend>(device: &B::Device) -> f32 {
+    let ticket = Ticket::new(
+        config("promptir-tiny"),
+        tiny_weights(),
+        Precision::F32,
+        Provenance::default(),
+    )
+    .unwrap();
+    let model = ticket.build::<B>(device).unwrap();
+    let io = common::fixture("promptir-tiny/io.safetensors");
+    let (shape, input) = common::read_tensor(&io, "input");
+    let (_, expected) = common::read_tensor(&io, "output");
+    let x = Tensor::<B, 4>::from_data(TensorData::new(input, shape), device);
+    let out = model
+        .forward(x)
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .unwrap();
+    common::max_abs_diff(&out, &expected)
+}
+
+#[test]
+fn tiny_fixture_matches_reference_on_cpu() {
+    let err = run_tiny_fixture::<burn::backend::Flex>(&Default::default());
+    println!("promptir-tiny max abs error on flex: {err:e}");
+    assert!(err <= 1e-4, "max abs error {err}");
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn tiny_fixture_matches_reference_on_wgpu() {
+    let err = run_tiny_fixture::<burn::backend::Wgpu>(&Default::default());
+    println!("promptir-tiny max abs error on wgpu: {err:e}");
+    assert!(err <= 1e-4, "max abs error {err}");
+}
