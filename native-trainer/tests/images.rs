@@ -1,0 +1,254 @@
+//! Photos through the command line: degrade, metrics, restore and eval, and their errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared() -> PathBuf {
+    let dir = std::env::var_os("MIRL_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    assert!(
+        dir.join("data/test/cbsd68").is_dir(),
+        "the shared test photos are missing: expected {}/data/test/cbsd68 (set MIRL_SHARED)",
+        dir.display()
+    );
+    dir
+}
+
+fn photo(name: &str) -> PathBuf {
+    shared().join("data/test/cbsd68").join(name)
+}
+
+fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_native-trainer"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn err(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected a clean failure, got {:?}",
+        out.status
+    );
+    let msg = String::from_utf8(out.stderr).unwrap();
+    assert!(!msg.contains("panicked"), "{msg}");
+    msg
+}
+
+/// The tiny reference network as a ticket (random weights: enough to exercise the pipeline).
+fn tiny_ticket(dir: &Path) -> PathBuf {
+    let fixture = shared().join("fixtures/promptir-tiny");
+    let ticket = dir.join("tiny.mirl");
+    ok(&[
+        &"import",
+        &fixture.join("weights.safetensors"),
+        &"--config",
+        &fixture.join("config.json"),
+        &"-o",
+        &ticket,
+    ]);
+    ticket
+}
+
+fn metrics(a: &Path, b: &Path) -> (f64, f64) {
+    let out = ok(&[&"metrics", &a, &b, &"--json"]);
+    assert_eq!(
+        out.trim().lines().count(),
+        1,
+        "exactly one JSON object: {out}"
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    (v["psnr"].as_f64().unwrap(), v["ssim"].as_f64().unwrap())
+}
+
+#[test]
+fn degrade_then_metrics_on_a_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let noisy = dir.path().join("noisy.png");
+    ok(&[
+        &"degrade",
+        &photo("101085.png"),
+        &"-o",
+        &noisy,
+        &"--kind",
+        &"noise:25",
+        &"--seed",
+        &"1",
+    ]);
+    let (p, s) = metrics(&photo("101085.png"), &noisy);
+    println!("noise:25 on 101085: PSNR {p:.3}, SSIM {s:.4}");
+    assert!((p - 20.5).abs() < 0.6, "{p}");
+    let jpeg = dir.path().join("jpeg.png");
+    ok(&[
+        &"degrade",
+        &photo("101085.png"),
+        &"-o",
+        &jpeg,
+        &"--kind",
+        &"jpeg:20",
+    ]);
+    let (pj, _) = metrics(&photo("101085.png"), &jpeg);
+    assert!(pj > 25.0 && pj < 40.0, "{pj}");
+    let text = ok(&[&"metrics", &photo("101085.png"), &jpeg]);
+    assert!(text.contains("PSNR") && text.contains("SSIM"));
+}
+
+#[test]
+fn restore_keeps_size_alpha_and_grey() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = tiny_ticket(dir.path());
+    let src = image::open(photo("101085.png")).unwrap();
+    let crop = src.crop_imm(0, 0, 101, 75);
+    let mut rgba = crop.to_rgba8();
+    for (i, p) in rgba.pixels_mut().enumerate() {
+        p.0[3] = (i % 251) as u8;
+    }
+    let rgba_in = dir.path().join("in-rgba.png");
+    rgba.save(&rgba_in).unwrap();
+    let rgba_out = dir.path().join("out-rgba.png");
+    ok(&[
+        &"restore",
+        &rgba_in,
+        &"-o",
+        &rgba_out,
+        &"--ticket",
+        &ticket,
+        &"--tile",
+        &"48",
+    ]);
+    let back = image::open(&rgba_out).unwrap().to_rgba8();
+    assert_eq!(back.dimensions(), (101, 75));
+    assert!(
+        back.pixels()
+            .zip(rgba.pixels())
+            .all(|(a, b)| a.0[3] == b.0[3]),
+        "alpha passes through"
+    );
+
+    let grey_in = dir.path().join("in-grey.png");
+    crop.to_luma8().save(&grey_in).unwrap();
+    let grey_out = dir.path().join("out-grey.png");
+    ok(&[&"restore", &grey_in, &"-o", &grey_out, &"--ticket", &ticket]);
+    let back = image::open(&grey_out).unwrap();
+    assert_eq!(back.color(), image::ColorType::L8);
+    assert_eq!((back.width(), back.height()), (101, 75));
+}
+
+#[test]
+fn eval_prints_a_table_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = tiny_ticket(dir.path());
+    let json = dir.path().join("eval.json");
+    let out = ok(&[
+        &"eval",
+        &"--ticket",
+        &ticket,
+        &"--data",
+        &shared().join("data/test/cbsd68"),
+        &"--tasks",
+        &"noise:25,jpeg:20",
+        &"--limit",
+        &"2",
+        &"--json",
+        &json,
+    ]);
+    println!("{out}");
+    assert!(out.contains("noise:25") && out.contains("jpeg:20") && out.contains("input PSNR"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["images"], 2);
+    let noise = &v["tasks"][0];
+    assert_eq!(noise["task"], "noise:25");
+    let input = noise["input_psnr"].as_f64().unwrap();
+    assert!((input - 20.5).abs() < 0.6, "{input}");
+    // The same command again gives the same numbers: degradations are seeded per photo and task.
+    let json2 = dir.path().join("eval2.json");
+    ok(&[
+        &"eval",
+        &"--ticket",
+        &ticket,
+        &"--data",
+        &shared().join("data/test/cbsd68"),
+        &"--tasks",
+        &"noise:25,jpeg:20",
+        &"--limit",
+        &"2",
+        &"--json",
+        &json2,
+    ]);
+    let v2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    assert_eq!(v["tasks"], v2["tasks"]);
+}
+
+#[test]
+fn bad_images_and_names_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.png");
+    std::fs::write(&junk, b"not a png").unwrap();
+    let msg = err(&[
+        &"degrade",
+        &junk,
+        &"-o",
+        &dir.path().join("o.png"),
+        &"--kind",
+        &"rain",
+    ]);
+    assert!(msg.contains("junk.png"), "{msg}");
+    let msg = err(&[
+        &"degrade",
+        &photo("101085.png"),
+        &"-o",
+        &dir.path().join("o.png"),
+        &"--kind",
+        &"blur:3",
+    ]);
+    assert!(msg.contains("unknown degradation"), "{msg}");
+    let msg = err(&[
+        &"degrade",
+        &photo("101085.png"),
+        &"-o",
+        &dir.path().join("o.png"),
+        &"--kind",
+        &"jpeg:200",
+    ]);
+    assert!(msg.contains("quality"), "{msg}");
+    let small = dir.path().join("small.png");
+    image::RgbImage::new(20, 20).save(&small).unwrap();
+    let msg = err(&[&"metrics", &photo("101085.png"), &small]);
+    assert!(msg.contains("differ in size"), "{msg}");
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let msg = err(&[
+        &"eval",
+        &"--ticket",
+        &dir.path().join("none.mirl"),
+        &"--data",
+        &empty_dir,
+    ]);
+    assert!(
+        msg.contains("none.mirl") || msg.contains("no images"),
+        "{msg}"
+    );
+    // Never over the input.
+    let copy = dir.path().join("copy.png");
+    std::fs::copy(photo("101085.png"), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let msg = err(&[&"degrade", &copy, &"-o", &copy, &"--kind", &"rain"]);
+    assert!(msg.contains("refusing to overwrite"), "{msg}");
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+}

@@ -1,0 +1,144 @@
+//! The degradations' statistics: noise level, JPEG quality ordering, rain and haze effects,
+//! determinism, and the names users type.
+
+use image::RgbImage;
+use mirl::degrade::{depth_map, haze_with, Degradation};
+use mirl::metrics::psnr;
+
+fn photo() -> RgbImage {
+    // A smooth, textured synthetic photo: gradients plus a few edges.
+    RgbImage::from_fn(160, 120, |x, y| {
+        let edge = if (x / 20 + y / 20) % 2 == 0 {
+            40.0
+        } else {
+            0.0
+        };
+        let f = |a: f32| (a + edge).clamp(0.0, 255.0) as u8;
+        image::Rgb([
+            f(x as f32 * 1.2 + 30.0),
+            f(y as f32 * 1.5 + 20.0),
+            f(((x + y) as f32 * 0.6) + 50.0),
+        ])
+    })
+}
+
+fn kind(s: &str) -> Degradation {
+    s.parse().unwrap()
+}
+
+#[test]
+fn noise_has_the_requested_sigma() {
+    let grey = RgbImage::from_pixel(256, 256, image::Rgb([128, 128, 128]));
+    for sigma in [15.0f64, 25.0, 50.0] {
+        let out = kind(&format!("noise:{sigma}")).apply(&grey, 1).unwrap();
+        let n = out.len() as f64;
+        // Truncation to 8 bits shifts the mean by -0.5; the spread is what we measure.
+        let mean = out.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let std = (out.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        println!("sigma {sigma}: measured {std:.3}, mean {mean:.3}");
+        if sigma <= 25.0 {
+            assert!((std - sigma).abs() < 0.5, "sigma {sigma}: {std}");
+        }
+        assert!((mean - 127.5).abs() < 0.5);
+    }
+}
+
+#[test]
+fn lower_jpeg_quality_loses_more() {
+    let img = photo();
+    let q10 = psnr(&img, &kind("jpeg:10").apply(&img, 0).unwrap()).unwrap();
+    let q50 = psnr(&img, &kind("jpeg:50").apply(&img, 0).unwrap()).unwrap();
+    let q90 = psnr(&img, &kind("jpeg:90").apply(&img, 0).unwrap()).unwrap();
+    println!("jpeg psnr q10 {q10:.2}, q50 {q50:.2}, q90 {q90:.2}");
+    assert!(q10 < q50 && q50 < q90, "{q10} {q50} {q90}");
+    // A re-shared image (second compression) loses more than one compression.
+    let once = psnr(&img, &kind("osn:30").apply(&img, 0).unwrap()).unwrap();
+    let twice = psnr(&img, &kind("osn:30:20").apply(&img, 0).unwrap()).unwrap();
+    assert!(twice < once);
+}
+
+#[test]
+fn osn_shrinks_large_images() {
+    let big = RgbImage::from_pixel(3000, 1000, image::Rgb([10, 200, 30]));
+    let out = kind("osn:50").apply(&big, 3).unwrap();
+    assert_eq!(out.dimensions(), (2048, 683));
+}
+
+#[test]
+fn rain_adds_bright_streaks() {
+    let img = RgbImage::from_pixel(200, 150, image::Rgb([60, 70, 80]));
+    let out = kind("rain").apply(&img, 5).unwrap();
+    let changed = out
+        .pixels()
+        .zip(img.pixels())
+        .filter(|(a, b)| a != b)
+        .count() as f64
+        / (200.0 * 150.0);
+    let darker = out.iter().zip(img.iter()).any(|(a, b)| a < b);
+    println!("rain covers {:.1}% of pixels", changed * 100.0);
+    assert!(!darker, "rain only brightens");
+    assert!(changed > 0.02 && changed < 0.6, "{changed}");
+}
+
+#[test]
+fn haze_lowers_contrast_monotonically_with_beta() {
+    let img = photo();
+    let depth = depth_map(160, 120, &mut rand_pcg::Pcg64Mcg::new(9));
+    let contrast = |im: &RgbImage| {
+        let v: Vec<f64> = im.iter().map(|&x| x as f64).collect();
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    };
+    let mut last = contrast(&img);
+    for beta in [0.5, 1.0, 1.5, 2.0, 3.0] {
+        let c = contrast(&haze_with(&img, beta, 0.9, &depth));
+        assert!(c < last, "beta {beta}: contrast {c} not below {last}");
+        last = c;
+    }
+    let d = depth_map(50, 40, &mut rand_pcg::Pcg64Mcg::new(1));
+    assert!(d.iter().all(|v| (0.0..=1.0).contains(v)));
+    // Smooth: neighbouring depths differ little.
+    assert!(d.windows(2).filter(|w| (w[0] - w[1]).abs() > 0.2).count() < 40);
+}
+
+#[test]
+fn same_seed_same_result_other_seed_other_result() {
+    let img = photo();
+    for k in ["noise", "osn", "rain", "haze", "noise:25+jpeg:40"] {
+        let a = kind(k).apply(&img, 11).unwrap();
+        assert_eq!(a, kind(k).apply(&img, 11).unwrap(), "{k}");
+        if k != "osn" {
+            assert_ne!(a, kind(k).apply(&img, 12).unwrap(), "{k}");
+        }
+    }
+}
+
+#[test]
+fn names_round_trip_and_bad_names_are_explained() {
+    for s in [
+        "noise",
+        "noise:25",
+        "jpeg:20",
+        "osn",
+        "osn:30",
+        "osn:30:50",
+        "rain",
+        "haze",
+        "noise:25+jpeg:40",
+    ] {
+        assert_eq!(kind(s).to_string(), s);
+    }
+    for (s, expect) in [
+        ("blur", "unknown degradation"),
+        ("jpeg:5", "outside 10..=95"),
+        ("jpeg", "needs a quality"),
+        ("noise:-3", "outside (0, 100]"),
+        ("noise:abc", "not a number"),
+        ("rain:3", "too many"),
+    ] {
+        let msg = s.parse::<Degradation>().unwrap_err().to_string();
+        assert!(msg.contains(expect), "{s}: {msg}");
+    }
+    let empty = RgbImage::new(0, 0);
+    assert!(kind("rain").apply(&empty, 0).is_err());
+}
