@@ -21,8 +21,8 @@ pub const JPEG_QUALITY: std::ops::RangeInclusive<u8> = 10..=95;
 /// Qualities social networks were measured to use, drawn from for `osn`.
 pub const OSN_QUALITY: std::ops::RangeInclusive<u8> = 10..=60;
 /// Haze: scattering coefficient beta and airlight A are drawn uniformly from these ranges.
-pub const HAZE_BETA: (f32, f32) = (0.8, 2.0);
-pub const HAZE_AIRLIGHT: (f32, f32) = (0.75, 1.0);
+pub const HAZE_BETA: (f32, f32) = (0.3, 1.0);
+pub const HAZE_AIRLIGHT: (f32, f32) = (0.7, 0.95);
 
 /// One degradation, or a chain of them applied left to right.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,8 +247,8 @@ fn rain(img: &RgbImage, rng: &mut Pcg64Mcg) -> RgbImage {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let angle = rng.random_range(-30.0f32..30.0).to_radians();
     let length = rng.random_range(10..=30) as i32;
-    let density = rng.random_range(0.002f32..0.008);
-    let brightness = rng.random_range(0.5f32..0.9);
+    let density = rng.random_range(0.001f32..0.004);
+    let brightness = rng.random_range(0.3f32..0.7);
     let thickness = rng.random_range(1..=2) as i32;
     // Seeds of varying strength.
     let mut seeds = vec![0f32; w * h];
