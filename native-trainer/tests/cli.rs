@@ -1,51 +1,11 @@
 //! The command line end to end: import the reference fixtures, run them, inspect them, and
 //! the errors a user sees for bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("MIRL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("fixtures").is_dir(),
-        "the shared fixtures are missing: expected {}/fixtures (set MIRL_SHARED)",
-        dir.display()
-    );
-    dir
-}
-
-fn fixture(path: &str) -> PathBuf {
-    shared().join("fixtures").join(path)
-}
-
-fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .unwrap();
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out
-}
-
-fn ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let out = cli(args);
-    assert!(
-        out.status.success(),
-        "native-trainer failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn err(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let out = cli(args);
-    assert_eq!(out.status.code(), Some(2), "expected a clean failure");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
+use common::{cli, err, fixture, ok};
 
 fn tensor(path: &Path, name: &str) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap();

@@ -1,52 +1,13 @@
 //! Photos through the command line: degrade, metrics, restore and eval, and their errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("MIRL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("data/test/cbsd68").is_dir(),
-        "the shared test photos are missing: expected {}/data/test/cbsd68 (set MIRL_SHARED)",
-        dir.display()
-    );
-    dir
-}
+use std::path::{Path, PathBuf};
+
+use common::{err, ok, shared};
 
 fn photo(name: &str) -> PathBuf {
     shared().join("data/test/cbsd68").join(name)
-}
-
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_native-trainer"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn err(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let out = run(args);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "expected a clean failure, got {:?}",
-        out.status
-    );
-    let msg = String::from_utf8(out.stderr).unwrap();
-    assert!(!msg.contains("panicked"), "{msg}");
-    msg
 }
 
 /// The tiny reference network as a ticket (random weights: enough to exercise the pipeline).
@@ -152,20 +113,24 @@ fn restore_keeps_size_alpha_and_grey() {
 fn eval_prints_a_table_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
     let ticket = tiny_ticket(dir.path());
+    let data = shared().join("data/test/cbsd68");
+    let eval = |json: &Path| {
+        ok(&[
+            &"eval",
+            &"--ticket",
+            &ticket,
+            &"--data",
+            &data,
+            &"--tasks",
+            &"noise:25,jpeg:20",
+            &"--limit",
+            &"2",
+            &"--json",
+            &json,
+        ])
+    };
     let json = dir.path().join("eval.json");
-    let out = ok(&[
-        &"eval",
-        &"--ticket",
-        &ticket,
-        &"--data",
-        &shared().join("data/test/cbsd68"),
-        &"--tasks",
-        &"noise:25,jpeg:20",
-        &"--limit",
-        &"2",
-        &"--json",
-        &json,
-    ]);
+    let out = eval(&json);
     println!("{out}");
     assert!(out.contains("noise:25") && out.contains("jpeg:20") && out.contains("input PSNR"));
     let v: serde_json::Value =
@@ -177,19 +142,7 @@ fn eval_prints_a_table_and_writes_json() {
     assert!((input - 20.5).abs() < 0.6, "{input}");
     // The same command again gives the same numbers: degradations are seeded per photo and task.
     let json2 = dir.path().join("eval2.json");
-    ok(&[
-        &"eval",
-        &"--ticket",
-        &ticket,
-        &"--data",
-        &shared().join("data/test/cbsd68"),
-        &"--tasks",
-        &"noise:25,jpeg:20",
-        &"--limit",
-        &"2",
-        &"--json",
-        &json2,
-    ]);
+    eval(&json2);
     let v2: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
     assert_eq!(v["tasks"], v2["tasks"]);
