@@ -192,23 +192,24 @@ impl Ticket {
         let mut buffers: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = BTreeMap::new();
         let mut shapes = BTreeMap::new();
         for (name, t) in &self.params {
-            let encoded = encode_values(
-                name,
-                t.data.iter().copied().filter(|&v| nonzero(v)),
-                precision,
-            )?;
             let nnz = t.data.iter().filter(|&&v| nonzero(v)).count();
             let sparse_bytes = t.numel().div_ceil(8) + nnz * precision.bytes_per_value();
             let sparse =
                 is_prunable(name) && sparse_bytes < t.numel() * precision.bytes_per_value();
-            let scale_of = |e: &Encoded| {
-                e.scale.map(|s| {
-                    (
-                        format!("{name}.scale"),
-                        (Dtype::F32, vec![1], s.to_le_bytes().to_vec()),
-                    )
-                })
+            // Sparse tensors store (and scale by) their survivors only; dense ones every value.
+            let encoded = if sparse {
+                encode_values(
+                    name,
+                    t.data.iter().copied().filter(|&v| nonzero(v)),
+                    precision,
+                )?
+            } else {
+                encode_values(name, t.data.iter().copied(), precision)?
             };
+            if let Some(s) = encoded.scale {
+                let scale = (Dtype::F32, vec![1], s.to_le_bytes().to_vec());
+                buffers.insert(format!("{name}.scale"), scale);
+            }
             if sparse {
                 let mut mask = vec![0u8; t.numel().div_ceil(8)];
                 for (i, &v) in t.data.iter().enumerate() {
@@ -216,24 +217,13 @@ impl Ticket {
                         mask[i / 8] |= 1 << (i % 8);
                     }
                 }
-                if let Some((k, v)) = scale_of(&encoded) {
-                    buffers.insert(k, v);
-                }
                 buffers.insert(format!("{name}.mask"), (Dtype::U8, vec![mask.len()], mask));
-                buffers.insert(
-                    format!("{name}.values"),
-                    (precision.dtype(), vec![nnz], encoded.bytes),
-                );
+                let values = (precision.dtype(), vec![nnz], encoded.bytes);
+                buffers.insert(format!("{name}.values"), values);
                 shapes.insert(name.clone(), t.shape.clone());
             } else {
-                let dense = encode_values(name, t.data.iter().copied(), precision)?;
-                if let Some((k, v)) = scale_of(&dense) {
-                    buffers.insert(k, v);
-                }
-                buffers.insert(
-                    name.clone(),
-                    (precision.dtype(), t.shape.clone(), dense.bytes),
-                );
+                let dense = (precision.dtype(), t.shape.clone(), encoded.bytes);
+                buffers.insert(name.clone(), dense);
             }
         }
         let mut metadata = HashMap::from([
