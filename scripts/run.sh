@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine, then runs mirl's main job.
-# Until the default ticket ships, the main job is the reference check: import MIR-L's paper
-# checkpoint into an f16 ticket, inspect it, and run it on the reference input.
+# Sets up a fresh machine, then runs mirl's main job: degrade a test photo with noise, restore
+# it with the bundled default ticket, and score both; then the reference check: import MIR-L's
+# paper checkpoint into an f16 ticket and run it on the reference input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
@@ -12,6 +12,11 @@ fixture="$shared/fixtures/mirl-paper-sparse"
 out="$CARGO_TARGET_DIR/run"
 mkdir -p "$out"
 nt() { cargo run --locked --quiet -p native-trainer -- "$@"; }
+photo="$shared/data/test/cbsd68/$(ls "$shared/data/test/cbsd68" | head -1)"
+nt degrade "$photo" -o "$out/noisy.png" --kind noise:25 --seed 1
+nt restore "$out/noisy.png" -o "$out/restored.png"
+echo "noisy:    $(nt metrics "$photo" "$out/noisy.png")"
+echo "restored: $(nt metrics "$photo" "$out/restored.png")  ($out/restored.png)"
 nt import "$fixture/weights.ckpt" --config "$fixture/config.json" -o "$out/paper.mirl"
 nt inspect "$out/paper.mirl" | head -9
 nt infer --ticket "$out/paper.mirl" --input "$fixture/io.safetensors" -o "$out/paper-output.safetensors"

@@ -1,8 +1,10 @@
-//! Choosing a burn backend at run time. Commands implement [`WithBackend`] once, generically,
-//! and [`dispatch`] instantiates it for the backend the user picked.
+//! Choosing a burn backend at run time. Commands implement [`WithBackend`] (inference) or
+//! [`WithAutodiff`] (training) once, generically, and [`dispatch`] / [`dispatch_autodiff`]
+//! instantiate it for the backend the user picked.
 
 use anyhow::Result;
-use burn::tensor::backend::Backend;
+use burn::backend::Autodiff;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
@@ -10,12 +12,19 @@ pub enum BackendKind {
     Cpu,
     /// burn-wgpu: Vulkan, Metal or DX12.
     Wgpu,
+    /// burn-cuda on an NVIDIA GPU (builds with `--features cuda`).
+    Cuda,
 }
 
 /// Work to run on some backend.
 pub trait WithBackend {
     type Output;
     fn run<B: Backend>(self, device: B::Device) -> Result<Self::Output>;
+}
+
+/// Work that needs gradients.
+pub trait WithAutodiff {
+    fn run<AB: AutodiffBackend>(self, device: AB::Device) -> Result<()>;
 }
 
 pub fn dispatch<W: WithBackend>(kind: BackendKind, work: W) -> Result<W::Output> {
@@ -25,7 +34,38 @@ pub fn dispatch<W: WithBackend>(kind: BackendKind, work: W) -> Result<W::Output>
             #[cfg(feature = "wgpu")]
             return work.run::<burn::backend::Wgpu>(Default::default());
             #[cfg(not(feature = "wgpu"))]
-            anyhow::bail!("this build has no wgpu backend; rebuild with `--features wgpu`")
+            missing("wgpu")
+        }
+        BackendKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            return work.run::<burn::backend::Cuda>(Default::default());
+            #[cfg(not(feature = "cuda"))]
+            missing("cuda")
         }
     }
+}
+
+pub fn dispatch_autodiff<W: WithAutodiff>(kind: BackendKind, work: W) -> Result<()> {
+    match kind {
+        BackendKind::Cpu => work.run::<Autodiff<burn::backend::Flex>>(Default::default()),
+        BackendKind::Wgpu => {
+            #[cfg(feature = "wgpu")]
+            return work.run::<Autodiff<burn::backend::Wgpu>>(Default::default());
+            #[cfg(not(feature = "wgpu"))]
+            missing("wgpu")
+        }
+        BackendKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            return work.run::<Autodiff<burn::backend::Cuda>>(Default::default());
+            #[cfg(not(feature = "cuda"))]
+            missing("cuda")
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn missing<T>(feature: &str) -> Result<T> {
+    anyhow::bail!(
+        "this build has no {feature} backend; rebuild with `cargo build -p native-trainer --features {feature}`"
+    )
 }

@@ -2,8 +2,10 @@
 
 mod backend;
 mod commands;
+mod data;
 mod fsio;
 mod imageio;
+mod train;
 mod weights;
 
 use std::process::ExitCode;
@@ -12,12 +14,21 @@ use clap::{Parser, Subcommand};
 
 /// Train, prune and run MIR-L restoration networks ("winning tickets").
 ///
-/// A ticket (.mirl) is a pruned PromptIR network in one small file. Make one with
-/// `native-trainer import WEIGHTS --config CONFIG.json -o T.mirl` from PyTorch PromptIR/MIR-L
-/// weights, look inside with `inspect`, restore photos with `restore IN -o OUT --ticket T.mirl`,
-/// and score it with `degrade`, `metrics` and `eval`.
+/// A ticket (.mirl) is a pruned PromptIR network in one small file. Look inside one with
+/// `inspect`, restore photos with `restore`, and score it with `degrade`, `metrics` and `eval`.
 #[derive(Parser)]
-#[command(name = "native-trainer", version, arg_required_else_help = true)]
+#[command(
+    name = "native-trainer",
+    version,
+    arg_required_else_help = true,
+    after_help = "\
+To make a ticket, train one (about 10 minutes on 2 CPU cores):
+  native-trainer train --data ../shared/data/train/cbsd432 --out runs/quick --preset quick
+The ticket is runs/quick/round-02.mirl; runs/quick/report.md shows each round. Or convert
+PyTorch PromptIR/MIR-L weights:
+  native-trainer import WEIGHTS --config CONFIG.json -o T.mirl
+Then: native-trainer restore PHOTO.jpg -o CLEAN.png --ticket runs/quick/round-02.mirl"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,6 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Train(train::Args),
     Import(commands::import::Args),
     Inspect(commands::inspect::Args),
     Infer(commands::infer::Args),
@@ -37,6 +49,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train(args) => train::run(args),
         Command::Import(args) => commands::import::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Inspect(args) => commands::inspect::run(args),

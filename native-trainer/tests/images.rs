@@ -69,6 +69,31 @@ fn degrade_then_metrics_on_a_photo() {
 }
 
 #[test]
+fn the_default_ticket_denoises_a_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (noisy, restored) = (
+        dir.path().join("noisy.png"),
+        dir.path().join("restored.png"),
+    );
+    let clean = photo("101085.png");
+    ok(&[
+        &"degrade",
+        &clean,
+        &"-o",
+        &noisy,
+        &"--kind",
+        &"noise:25",
+        &"--seed",
+        &"1",
+    ]);
+    ok(&[&"restore", &noisy, &"-o", &restored]);
+    let (before, _) = metrics(&clean, &noisy);
+    let (after, _) = metrics(&clean, &restored);
+    println!("default ticket, noise:25 on 101085: {before:.2} -> {after:.2} dB");
+    assert!(after > before + 1.5, "{before:.2} -> {after:.2} dB");
+}
+
+#[test]
 fn restore_keeps_size_alpha_and_grey() {
     let dir = tempfile::tempdir().unwrap();
     let ticket = tiny_ticket(dir.path());

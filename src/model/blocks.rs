@@ -97,8 +97,10 @@ impl<B: Backend> Attention<B> {
 }
 
 /// `x / max(||x||_2, 1e-12)` along the last dimension, as `torch.nn.functional.normalize`.
+/// The clamp goes inside the square root (same value): sqrt's gradient at an all-zero row,
+/// which pruning produces, would otherwise be infinite and turn the backward pass into NaN.
 fn l2_normalize<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let norm = x.clone().powi_scalar(2).sum_dim(3).sqrt().clamp_min(1e-12);
+    let norm = x.clone().powi_scalar(2).sum_dim(3).clamp_min(1e-24).sqrt();
     x / norm
 }
 

@@ -21,8 +21,9 @@ pub const DEFAULT_TASKS: &str =
 /// task), restore it, and report mean PSNR/SSIM of the degraded input and of the output.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The ticket (.mirl) [default: the bundled one].
     #[arg(long)]
-    ticket: PathBuf,
+    ticket: Option<PathBuf>,
     /// Folder of clean test photos.
     #[arg(long)]
     data: PathBuf,
@@ -122,7 +123,7 @@ impl WithBackend for Eval {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let ticket = super::read_ticket(&args.ticket)?;
+    let ticket = super::ticket_or_default(args.ticket.as_deref())?;
     let mut files = imageio::list_images(&args.data)?;
     if let Some(n) = args.limit {
         anyhow::ensure!(n > 0, "--limit must be at least 1");
@@ -147,7 +148,7 @@ pub fn run(args: Args) -> Result<()> {
         "{} photos from {}, ticket {}",
         count,
         args.data.display(),
-        args.ticket.display()
+        super::ticket_name(args.ticket.as_deref())
     );
     println!(
         "{:<20} {:>12} {:>12} {:>12} {:>12}",
@@ -160,11 +161,11 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if let Some(path) = &args.json {
-        let doc = serde_json::json!({ "ticket": args.ticket, "data": args.data, "images": count, "tasks": scores });
+        let doc = serde_json::json!({ "ticket": super::ticket_name(args.ticket.as_deref()), "data": args.data, "images": count, "tasks": scores });
         fsio::write_atomic(
             path,
             serde_json::to_string_pretty(&doc)?.as_bytes(),
-            &[&args.ticket],
+            &args.ticket.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
         )?;
     }
     Ok(())

@@ -20,9 +20,9 @@ pub struct Args {
     /// Where to write the result (.png, .jpg or .bmp).
     #[arg(short, long)]
     output: PathBuf,
-    /// The ticket (.mirl).
+    /// The ticket (.mirl) [default: the bundled one].
     #[arg(long)]
-    ticket: PathBuf,
+    ticket: Option<PathBuf>,
     /// Tile side in pixels (a multiple of 8); larger images are restored in overlapping tiles.
     #[arg(long, default_value_t = DEFAULT_TILE)]
     tile: u32,
@@ -59,7 +59,7 @@ impl WithBackend for Restore {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let ticket = super::read_ticket(&args.ticket)?;
+    let ticket = super::ticket_or_default(args.ticket.as_deref())?;
     let image = imageio::load(&args.input)?;
     let (w, h) = (image.width(), image.height());
     let start = Instant::now();
@@ -71,7 +71,9 @@ pub fn run(args: Args) -> Result<()> {
             tile: args.tile,
         },
     )?;
-    imageio::save(&out, &args.output, &[&args.input, &args.ticket])?;
+    let mut inputs = vec![args.input.as_path()];
+    inputs.extend(args.ticket.as_deref());
+    imageio::save(&out, &args.output, &inputs)?;
     println!(
         "restored {}x{} in {:.2} s -> {}",
         w,

@@ -1,0 +1,353 @@
+//! Training data: a folder of clean photos held in memory, a held-out validation split, and
+//! batches of (degraded, clean) crops made on worker threads. Every batch is a pure function of
+//! (seed, round, step), so a resumed run sees exactly the data an uninterrupted one would.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use anyhow::{bail, ensure, Context, Result};
+use image::{imageops, RgbImage};
+use mirl::degrade::Degradation;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use crate::imageio;
+
+/// A clean photo and its file name.
+pub struct Photo {
+    pub name: String,
+    pub image: RgbImage,
+}
+
+/// The photos of a training folder, split into training and validation sets.
+pub struct Dataset {
+    pub train: Vec<Photo>,
+    pub val: Vec<Photo>,
+}
+
+impl Dataset {
+    /// Loads every image in `dir`. Files that do not decode are skipped with a warning naming
+    /// them, and so are photos smaller than `crop` on either side. The last `val` photos in name
+    /// order are held out for validation.
+    pub fn load(dir: &Path, crop: u32, val: usize) -> Result<Self> {
+        let files = imageio::list_images(dir)?;
+        let mut photos = Vec::new();
+        let mut small = 0;
+        for file in &files {
+            match imageio::load(file) {
+                Ok(img) => {
+                    let image = img.to_rgb8();
+                    if image.width() < crop || image.height() < crop {
+                        small += 1;
+                        continue;
+                    }
+                    photos.push(Photo {
+                        name: file_name(file),
+                        image,
+                    });
+                }
+                Err(err) => eprintln!("warning: skipping {}: {err:#}", file.display()),
+            }
+        }
+        if small > 0 {
+            eprintln!(
+                "warning: skipping {small} photo(s) in {} smaller than the {crop}x{crop} crop",
+                dir.display()
+            );
+        }
+        if photos.is_empty() {
+            if small > 0 {
+                bail!(
+                    "every photo in {} is smaller than the {crop}x{crop} crop; use a smaller --crop",
+                    dir.display()
+                );
+            }
+            bail!("{} holds no readable images", dir.display());
+        }
+        ensure!(
+            photos.len() > val,
+            "{} has {} usable photo(s): too few to hold out {val} for validation and train on the rest",
+            dir.display(),
+            photos.len()
+        );
+        let val_photos = photos.split_off(photos.len() - val);
+        Ok(Self {
+            train: photos,
+            val: val_photos,
+        })
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Degradations to train on, each with a relative weight: `noise,osn@2,rain,haze,noise+osn`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskMix {
+    pub tasks: Vec<(String, Degradation, f64)>,
+}
+
+impl FromStr for TaskMix {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let mut tasks = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (name, weight) = match item.split_once('@') {
+                Some((name, w)) => {
+                    let weight: f64 = w
+                        .parse()
+                        .ok()
+                        .filter(|w: &f64| w.is_finite() && *w > 0.0)
+                        .with_context(|| {
+                            format!("task {item:?}: the weight after @ must be a positive number")
+                        })?;
+                    (name, weight)
+                }
+                None => (item, 1.0),
+            };
+            let kind: Degradation = name.parse()?;
+            tasks.push((name.to_string(), kind, weight));
+        }
+        ensure!(!tasks.is_empty(), "no tasks given");
+        Ok(Self { tasks })
+    }
+}
+
+impl TaskMix {
+    /// Draws a task with probability proportional to its weight.
+    fn pick(&self, rng: &mut Pcg64Mcg) -> &Degradation {
+        let total: f64 = self.tasks.iter().map(|t| t.2).sum();
+        let mut x = rng.random::<f64>() * total;
+        for (_, kind, w) in &self.tasks {
+            if x < *w {
+                return kind;
+            }
+            x -= w;
+        }
+        &self.tasks.last().expect("a mix has tasks").1
+    }
+}
+
+/// A batch in NCHW layout, values in [0, 1].
+pub struct Batch {
+    pub input: Vec<f32>,
+    pub target: Vec<f32>,
+    pub shape: [usize; 4],
+}
+
+/// What a batch is made of.
+#[derive(Clone)]
+pub struct BatchSpec {
+    pub batch: usize,
+    pub crop: u32,
+    pub seed: u64,
+}
+
+/// Mixes several numbers into one well-spread 64-bit seed (splitmix64 steps).
+pub fn mix_seed(parts: &[u64]) -> u64 {
+    let mut z = 0x9E37_79B9_7F4A_7C15u64;
+    for &p in parts {
+        z ^= p;
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+    }
+    z
+}
+
+/// One of the 8 flips/rotations of the square: bit 0 flips left-right, bits 1-2 rotate by
+/// multiples of 90 degrees. 0 is the identity.
+pub fn transform(img: &RgbImage, t: u8) -> RgbImage {
+    let flipped;
+    let img = if t & 1 == 1 {
+        flipped = imageops::flip_horizontal(img);
+        &flipped
+    } else {
+        img
+    };
+    match (t >> 1) & 3 {
+        0 => img.clone(),
+        1 => imageops::rotate90(img),
+        2 => imageops::rotate180(img),
+        _ => imageops::rotate270(img),
+    }
+}
+
+/// The batch for `step` of `round`: per item a random photo, a random crop, one of the 7
+/// non-identity flips/rotations (as the paper), and a degradation drawn from the mix.
+pub fn make_batch(
+    photos: &[Photo],
+    mix: &TaskMix,
+    spec: &BatchSpec,
+    round: u32,
+    step: u64,
+) -> Result<Batch> {
+    let c = spec.crop as usize;
+    let plane = c * c;
+    let mut input = vec![0.0f32; spec.batch * 3 * plane];
+    let mut target = vec![0.0f32; spec.batch * 3 * plane];
+    for i in 0..spec.batch {
+        let mut rng = Pcg64Mcg::seed_from_u64(mix_seed(&[spec.seed, round as u64, step, i as u64]));
+        let photo = &photos[rng.random_range(0..photos.len())];
+        let (w, h) = photo.image.dimensions();
+        let x = rng.random_range(0..=w - spec.crop);
+        let y = rng.random_range(0..=h - spec.crop);
+        let crop = imageops::crop_imm(&photo.image, x, y, spec.crop, spec.crop).to_image();
+        let clean = transform(&crop, rng.random_range(1..8u8));
+        let kind = mix.pick(&mut rng);
+        let degraded = kind
+            .apply(&clean, rng.random())
+            .with_context(|| format!("degrading a crop of {} with {kind}", photo.name))?;
+        let base = i * 3 * plane;
+        for (p, (d, t)) in degraded.pixels().zip(clean.pixels()).enumerate() {
+            for ch in 0..3 {
+                input[base + ch * plane + p] = d[ch] as f32 / 255.0;
+                target[base + ch * plane + p] = t[ch] as f32 / 255.0;
+            }
+        }
+    }
+    Ok(Batch {
+        input,
+        target,
+        shape: [spec.batch, 3, c, c],
+    })
+}
+
+/// Batches for steps `start..end` of a round, made ahead of time on `workers` threads and
+/// handed out in step order.
+pub struct Prefetcher {
+    queues: Vec<Receiver<Result<Batch>>>,
+    next: u64,
+    start: u64,
+}
+
+impl Prefetcher {
+    pub fn new(
+        photos: Arc<Vec<Photo>>,
+        mix: TaskMix,
+        spec: BatchSpec,
+        round: u32,
+        start: u64,
+        end: u64,
+        workers: usize,
+    ) -> Self {
+        let workers = workers.max(1) as u64;
+        let queues = (0..workers)
+            .map(|w| {
+                // Each worker makes every `workers`-th batch and stays at most 2 ahead.
+                let (tx, rx) = sync_channel(2);
+                let (photos, mix, spec) = (photos.clone(), mix.clone(), spec.clone());
+                std::thread::spawn(move || {
+                    let mut step = start + w;
+                    while step < end {
+                        let batch = make_batch(&photos, &mix, &spec, round, step);
+                        if tx.send(batch).is_err() {
+                            return; // the consumer is gone
+                        }
+                        step += workers;
+                    }
+                });
+                rx
+            })
+            .collect();
+        Self {
+            queues,
+            next: start,
+            start,
+        }
+    }
+
+    /// The batch for the next step.
+    pub fn next_batch(&mut self) -> Result<Batch> {
+        let worker = ((self.next - self.start) % self.queues.len() as u64) as usize;
+        self.next += 1;
+        self.queues[worker]
+            .recv()
+            .context("the data loader stopped early")?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eight_transforms_are_distinct() {
+        let img = RgbImage::from_fn(3, 3, |x, y| image::Rgb([(x * 3 + y) as u8, 0, 0]));
+        let all: Vec<Vec<u8>> = (0..8).map(|t| transform(&img, t).into_raw()).collect();
+        for a in 0..8 {
+            for b in a + 1..8 {
+                assert_ne!(all[a], all[b], "transforms {a} and {b} agree");
+            }
+        }
+        assert_eq!(all[0], img.into_raw());
+    }
+
+    #[test]
+    fn task_mix_parses_weights_and_rejects_bad_ones() {
+        let mix: TaskMix = "noise, osn@2 ,rain+haze".parse().unwrap();
+        let weights: Vec<f64> = mix.tasks.iter().map(|t| t.2).collect();
+        assert_eq!(weights, vec![1.0, 2.0, 1.0]);
+        assert!("noise@0".parse::<TaskMix>().is_err());
+        assert!("noise@x".parse::<TaskMix>().is_err());
+        assert!("snow".parse::<TaskMix>().is_err());
+        assert!("".parse::<TaskMix>().is_err());
+    }
+
+    #[test]
+    fn task_mix_draws_in_proportion() {
+        let mix: TaskMix = "noise:25@3,jpeg:20".parse().unwrap();
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let n = 20_000;
+        let noise = (0..n)
+            .filter(|_| matches!(mix.pick(&mut rng), Degradation::Noise { .. }))
+            .count();
+        let frac = noise as f64 / n as f64;
+        assert!((frac - 0.75).abs() < 0.02, "noise drawn {frac}");
+    }
+
+    fn photos() -> Vec<Photo> {
+        (0..3)
+            .map(|k| Photo {
+                name: format!("p{k}.png"),
+                image: RgbImage::from_fn(40, 30, |x, y| {
+                    image::Rgb([(x * 6) as u8, (y * 8) as u8, (k * 80) as u8])
+                }),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_are_deterministic_and_prefetch_keeps_order() {
+        let photos = Arc::new(photos());
+        let mix: TaskMix = "noise:25,jpeg:20".parse().unwrap();
+        let spec = BatchSpec {
+            batch: 2,
+            crop: 16,
+            seed: 7,
+        };
+        let a = make_batch(&photos, &mix, &spec, 1, 5).unwrap();
+        let b = make_batch(&photos, &mix, &spec, 1, 5).unwrap();
+        assert_eq!(a.input, b.input);
+        assert_eq!(a.shape, [2, 3, 16, 16]);
+        let c = make_batch(&photos, &mix, &spec, 1, 6).unwrap();
+        assert_ne!(a.target, c.target);
+        assert!(a.input.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_ne!(a.input, a.target, "the input is degraded");
+
+        let mut pre = Prefetcher::new(photos.clone(), mix.clone(), spec.clone(), 1, 3, 9, 3);
+        for step in 3..9 {
+            let got = pre.next_batch().unwrap();
+            let want = make_batch(&photos, &mix, &spec, 1, step).unwrap();
+            assert_eq!(got.input, want.input, "step {step}");
+        }
+        assert!(pre.next_batch().is_err());
+    }
+}

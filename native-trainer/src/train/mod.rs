@@ -1,0 +1,432 @@
+//! `train`: find a winning ticket by iterative magnitude pruning with rewinding (MIR-L).
+//! Round 0 trains the dense network; each later round prunes, rewinds the survivors and
+//! retrains with a fresh optimizer and schedule. Every round's ticket, a report and a
+//! checkpoint go to the run folder; `--resume` continues a killed run bit for bit.
+
+pub mod checkpoint;
+pub mod masks;
+pub mod report;
+pub mod run;
+pub mod step;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use mirl::degrade::Degradation;
+use mirl::ticket::Precision;
+use mirl::PromptIrConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendKind;
+use crate::data::{Dataset, TaskMix};
+use crate::fsio;
+use masks::{Masks, Scope};
+use step::AdamSettings;
+
+/// Degradations trained on by default: the all-in-one web mix.
+pub const DEFAULT_TASKS: &str = "noise,osn,rain,haze,noise+osn";
+/// Degradations scored on the validation photos after each round.
+pub const DEFAULT_VAL_TASKS: &str = "noise:25,jpeg:20,rain,haze";
+
+/// Train a network and prune it into a ticket (.mirl).
+///
+/// Example: `native-trainer train --data ../shared/data/train --out runs/quick --preset quick`
+/// writes runs/quick/round-00.mirl (dense), round-01.mirl, ... and report.md.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folder of clean training photos (PNG, JPEG, BMP). A few are held out for validation.
+    #[arg(long)]
+    data: PathBuf,
+    /// Run folder: tickets, report.json, report.md and the checkpoint.
+    #[arg(long)]
+    out: PathBuf,
+    /// Training recipe: network and defaults for rounds, steps, batch and crop
+    /// (quick, small, paper, tiny).
+    #[arg(long, default_value = "quick")]
+    preset: String,
+    /// Network config (config.json schema) instead of the preset's network.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Pruning rounds after the dense round 0.
+    #[arg(long)]
+    rounds: Option<u32>,
+    /// Optimisation steps per round.
+    #[arg(long, conflicts_with = "epochs_per_round")]
+    steps_per_round: Option<u64>,
+    /// Steps per round as epochs: passes of one crop per training photo.
+    #[arg(long)]
+    epochs_per_round: Option<f64>,
+    /// Linear warm-up steps at the start of each round (default: a ninth of the round).
+    #[arg(long)]
+    warmup_steps: Option<u64>,
+    /// Crops per batch.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Crop side in pixels (a multiple of 8).
+    #[arg(long)]
+    crop: Option<u32>,
+    /// Peak learning rate [default: 2e-4, as MIR-L; 1e-3 for quick].
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Fraction of the surviving prunable weights cut each round [default: 0.2].
+    #[arg(long, conflicts_with = "target_density")]
+    prune_fraction: Option<f64>,
+    /// Density of prunable weights to reach after the last round; sets the fraction per round.
+    #[arg(long)]
+    target_density: Option<f64>,
+    /// Magnitude threshold over all layers at once, or per layer.
+    #[arg(long, value_enum, default_value = "global")]
+    scope: Scope,
+    /// Rewind survivors to their values after this many steps of round 0 (0: initialisation).
+    #[arg(long, default_value_t = 0)]
+    rewind_step: u64,
+    /// Also rewind prompt_param and temperature (MIR-L keeps their trained values).
+    #[arg(long)]
+    rewind_all: bool,
+    /// Train a control for the lottery-ticket claim instead of pruning: the masks of
+    /// --masks-from with fresh random weights (random-reinit), or random masks with its
+    /// per-layer density (random-prune). One round, at that density.
+    #[arg(long, value_enum, requires = "masks_from")]
+    control: Option<Control>,
+    /// The ticket whose masks a control uses.
+    #[arg(long, requires = "control")]
+    masks_from: Option<PathBuf>,
+    /// Training degradations with optional weights, e.g. "noise@2,osn,rain,haze".
+    #[arg(long, default_value = DEFAULT_TASKS)]
+    tasks: String,
+    /// Degradations scored on the validation photos after each round.
+    #[arg(long, default_value = DEFAULT_VAL_TASKS)]
+    val_tasks: String,
+    /// Photos held out from --data for validation.
+    #[arg(long)]
+    val_images: Option<usize>,
+    /// Side of the centre crop of each validation photo.
+    #[arg(long)]
+    val_crop: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Precision of the round tickets (f16, f32, int8).
+    #[arg(long, default_value = "f16")]
+    precision: String,
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendKind,
+    /// Continue the run in --out from its checkpoint (same settings required).
+    #[arg(long)]
+    resume: bool,
+    /// Seconds between checkpoints within a round (one is also written after every round;
+    /// 0 writes one after every step).
+    #[arg(long, default_value_t = 120.0)]
+    checkpoint_secs: f64,
+    /// Threads preparing batches.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    RandomReinit,
+    RandomPrune,
+}
+
+/// A recipe's defaults.
+struct Recipe {
+    network: &'static str,
+    rounds: u32,
+    steps_per_round: u64,
+    batch: usize,
+    crop: u32,
+    val_images: usize,
+    val_crop: u32,
+    lr: f64,
+}
+
+/// Recipes by name. `quick` is sized to finish in about 10 minutes on 2 CPU cores, with a
+/// higher learning rate to make the most of its few steps.
+fn recipe(name: &str) -> Result<Recipe> {
+    let r = |network, rounds, steps_per_round, batch, crop, val_images, val_crop, lr| Recipe {
+        network,
+        rounds,
+        steps_per_round,
+        batch,
+        crop,
+        val_images,
+        val_crop,
+        lr,
+    };
+    Ok(match name {
+        "tiny" => r("tiny", 2, 6, 2, 32, 1, 32, 2e-4),
+        "quick" => r("tiny", 2, 300, 8, 32, 4, 128, 1e-3),
+        "small" => r("small", 8, 2000, 8, 64, 8, 256, 2e-4),
+        "paper" => r("paper", 15, 20_000, 8, 64, 8, 256, 2e-4),
+        other => bail!("unknown preset {other:?} (known: quick, small, paper, tiny)"),
+    })
+}
+
+/// Everything that determines a run's result; a resume must match it exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub preset: String,
+    pub network: PromptIrConfig,
+    pub data: String,
+    /// Photos used and a CRC of their names and sizes, so a changed folder is noticed.
+    pub data_fingerprint: String,
+    pub rounds: u32,
+    pub steps_per_round: u64,
+    pub warmup_steps: u64,
+    pub batch: usize,
+    pub crop: u32,
+    pub adam: AdamSettings,
+    pub prune_fraction: f64,
+    pub scope: Scope,
+    pub rewind_step: u64,
+    pub rewind_all: bool,
+    pub control: Option<Control>,
+    pub masks_from: Option<String>,
+    pub tasks: String,
+    pub val_tasks: String,
+    pub val_images: usize,
+    pub val_crop: u32,
+    pub seed: u64,
+    pub precision: Precision,
+}
+
+/// Checks the arguments and turns them into settings; loads the data.
+fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
+    let recipe = recipe(&args.preset)?;
+    let network = match &args.config {
+        Some(path) => PromptIrConfig::from_json(&String::from_utf8_lossy(&fsio::read(path)?))
+            .with_context(|| format!("in {}", path.display()))?,
+        None => PromptIrConfig::preset(recipe.network)?,
+    };
+    let crop = args.crop.unwrap_or(recipe.crop);
+    ensure!(
+        crop >= 8 && crop % 8 == 0,
+        "--crop {crop}: must be a positive multiple of 8 (the network downsamples 3 times)"
+    );
+    let batch = args.batch.unwrap_or(recipe.batch);
+    ensure!(batch >= 1, "--batch must be at least 1");
+    let val_images = args.val_images.unwrap_or(recipe.val_images);
+    let val_crop = args.val_crop.unwrap_or(recipe.val_crop);
+    ensure!(
+        val_crop >= 8 && val_crop % 8 == 0,
+        "--val-crop {val_crop}: must be a positive multiple of 8"
+    );
+    let tasks: TaskMix = args.tasks.parse().context("in --tasks")?;
+    parse_tasks(&args.val_tasks).context("in --val-tasks")?;
+    let precision: Precision = args.precision.parse()?;
+
+    let data = Dataset::load(&args.data, crop.max(val_crop), val_images)?;
+    let steps_per_round = match args.epochs_per_round {
+        Some(e) => {
+            ensure!(
+                e > 0.0 && e.is_finite(),
+                "--epochs-per-round must be positive"
+            );
+            (e * data.train.len() as f64 / batch as f64).ceil() as u64
+        }
+        None => args.steps_per_round.unwrap_or(recipe.steps_per_round),
+    };
+    ensure!(steps_per_round >= 1, "--steps-per-round must be at least 1");
+    let warmup_steps = args.warmup_steps.unwrap_or(steps_per_round / 9);
+    ensure!(
+        warmup_steps <= steps_per_round,
+        "--warmup-steps {warmup_steps} is longer than the round ({steps_per_round} steps)"
+    );
+    ensure!(
+        args.rewind_step < steps_per_round,
+        "--rewind-step {} must be inside round 0 ({steps_per_round} steps)",
+        args.rewind_step
+    );
+    let lr = args.lr.unwrap_or(recipe.lr);
+    ensure!(lr > 0.0 && lr.is_finite(), "--lr must be positive");
+
+    let (rounds, prune_fraction, control_masks) = match args.control {
+        Some(control) => {
+            ensure!(
+                args.rounds.is_none() && args.target_density.is_none(),
+                "a control run trains one round at the masks' density; drop --rounds and --target-density"
+            );
+            let path = args
+                .masks_from
+                .as_ref()
+                .expect("clap requires --masks-from");
+            let ticket = crate::commands::read_ticket(path)?;
+            ensure!(
+                ticket.config == network,
+                "{} is a different network from this run's; pass its config or preset",
+                path.display()
+            );
+            let masks = Masks::from_nonzero(&ticket.params);
+            let masks = match control {
+                Control::RandomReinit => masks,
+                Control::RandomPrune => masks.random_like(crate::data::mix_seed(&[args.seed, 2])),
+            };
+            (0, 0.0, Some(masks))
+        }
+        None => {
+            let rounds = args.rounds.unwrap_or(recipe.rounds);
+            let fraction = match args.target_density {
+                Some(d) => {
+                    ensure!(
+                        d > 0.0 && d < 1.0,
+                        "--target-density {d}: must be between 0 and 1 (exclusive)"
+                    );
+                    ensure!(rounds >= 1, "--target-density needs at least one round");
+                    1.0 - d.powf(1.0 / rounds as f64)
+                }
+                None => args.prune_fraction.unwrap_or(0.2),
+            };
+            ensure!(
+                fraction > 0.0 && fraction < 1.0,
+                "--prune-fraction {fraction}: must be between 0 and 1 (exclusive)"
+            );
+            (rounds, fraction, None)
+        }
+    };
+
+    let masks_from = match &args.masks_from {
+        Some(p) => Some(format!(
+            "{} (crc32 {:08x})",
+            canonical(p),
+            crc32fast::hash(&fsio::read(p)?)
+        )),
+        None => None,
+    };
+    let settings = Settings {
+        preset: args.preset.clone(),
+        network,
+        data: canonical(&args.data),
+        data_fingerprint: fingerprint(&data),
+        rounds,
+        steps_per_round,
+        warmup_steps,
+        batch,
+        crop,
+        adam: AdamSettings {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: args.weight_decay,
+        },
+        prune_fraction,
+        scope: args.scope,
+        rewind_step: args.rewind_step,
+        rewind_all: args.rewind_all,
+        control: args.control,
+        masks_from,
+        tasks: tasks
+            .tasks
+            .iter()
+            .map(|(n, _, w)| format!("{n}@{w}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        val_tasks: args.val_tasks.clone(),
+        val_images,
+        val_crop,
+        seed: args.seed,
+        precision,
+    };
+    Ok((settings, data, control_masks))
+}
+
+pub fn parse_tasks(list: &str) -> Result<Vec<(String, Degradation)>> {
+    let tasks = list
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| Ok((t.to_string(), t.parse::<Degradation>()?)))
+        .collect::<Result<Vec<_>>>()?;
+    ensure!(!tasks.is_empty(), "no tasks given");
+    Ok(tasks)
+}
+
+fn canonical(p: &Path) -> String {
+    p.canonicalize()
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn fingerprint(data: &Dataset) -> String {
+    let mut h = crc32fast::Hasher::new();
+    for p in data.train.iter().chain(&data.val) {
+        h.update(p.name.as_bytes());
+        h.update(&p.image.width().to_le_bytes());
+        h.update(&p.image.height().to_le_bytes());
+    }
+    format!(
+        "{} train + {} validation photos, crc32 {:08x}",
+        data.train.len(),
+        data.val.len(),
+        h.finalize()
+    )
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let (settings, data, control_masks) = settings(&args)?;
+    ensure!(
+        args.checkpoint_secs >= 0.0 && args.checkpoint_secs.is_finite(),
+        "--checkpoint-secs must be 0 or more"
+    );
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the run folder {}", args.out.display()))?;
+    let ckpt_path = args.out.join(checkpoint::FILE);
+    let existing = if ckpt_path.exists() {
+        ensure!(
+            args.resume,
+            "{} already holds a run; pass --resume to continue it, or choose another --out",
+            args.out.display()
+        );
+        Some(
+            checkpoint::Checkpoint::from_bytes(&fsio::read(&ckpt_path)?)
+                .with_context(|| format!("cannot resume from {}", ckpt_path.display()))?,
+        )
+    } else {
+        ensure!(
+            !args.resume,
+            "nothing to resume: {} has no {}",
+            args.out.display(),
+            checkpoint::FILE
+        );
+        for earlier in ["report.json", "round-00.mirl", "init.mirl"] {
+            ensure!(
+                !args.out.join(earlier).exists(),
+                "{} holds {earlier} from an earlier run; choose another --out",
+                args.out.display()
+            );
+        }
+        None
+    };
+    if let Some(c) = &existing {
+        let diffs = checkpoint::differences(&c.settings, &serde_json::to_value(&settings)?);
+        if !diffs.is_empty() {
+            bail!(
+                "cannot resume {} with different settings:\n  {}",
+                args.out.display(),
+                diffs.join("\n  ")
+            );
+        }
+        if c.progress.done {
+            eprintln!(
+                "{} is complete ({} rounds); nothing to do",
+                args.out.display(),
+                c.progress.rows.len()
+            );
+            return Ok(());
+        }
+    }
+    let job = run::Job {
+        settings,
+        data,
+        control_masks,
+        existing,
+        out: args.out.clone(),
+        checkpoint_secs: args.checkpoint_secs,
+        workers: args.workers,
+    };
+    crate::backend::dispatch_autodiff(args.backend, job)
+}

@@ -1,0 +1,78 @@
+//! The run's report: one row per finished round, as report.json and as a Markdown table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+/// What one round did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundReport {
+    pub round: u32,
+    /// Kept / all prunable weights.
+    pub density: f64,
+    /// Non-zero / all parameters.
+    pub density_all: f64,
+    pub nonzero: usize,
+    pub steps: u64,
+    /// Mean L1 loss over the round's last steps.
+    pub final_loss: f64,
+    /// Validation PSNR (dB) of the degraded input and of the output, per task.
+    pub val_input_psnr: BTreeMap<String, f64>,
+    pub val_psnr: BTreeMap<String, f64>,
+    pub seconds: f64,
+    /// The round's ticket, relative to the run folder.
+    pub ticket: String,
+    pub ticket_bytes: usize,
+}
+
+/// report.md: the settings and a table of rounds.
+pub fn markdown(title: &str, settings: &serde_json::Value, rows: &[RoundReport]) -> String {
+    let mut s = format!("# {title}\n\n");
+    let tasks: Vec<&String> = rows
+        .first()
+        .map(|r| r.val_psnr.keys().collect())
+        .unwrap_or_default();
+    s.push_str("| round | density (prunable) | density (all) | non-zero | steps | final loss |");
+    for t in &tasks {
+        let _ = write!(s, " {t} dB |");
+    }
+    s.push_str(" time | ticket |\n|");
+    s.push_str(&"---|".repeat(8 + tasks.len()));
+    s.push('\n');
+    for r in rows {
+        let _ = write!(
+            s,
+            "| {} | {:.4} | {:.4} | {} | {} | {:.5} |",
+            r.round, r.density, r.density_all, r.nonzero, r.steps, r.final_loss
+        );
+        for t in &tasks {
+            let _ = write!(
+                s,
+                " {:.2} |",
+                r.val_psnr.get(*t).copied().unwrap_or(f64::NAN)
+            );
+        }
+        let _ = writeln!(
+            s,
+            " {:.0} s | {} ({} bytes) |",
+            r.seconds, r.ticket, r.ticket_bytes
+        );
+    }
+    if let Some(r) = rows.first() {
+        s.push_str("\nValidation PSNR of the degraded inputs: ");
+        let parts: Vec<String> = r
+            .val_input_psnr
+            .iter()
+            .map(|(t, v)| format!("{t} {v:.2} dB"))
+            .collect();
+        s.push_str(&parts.join(", "));
+        s.push_str(".\n");
+    }
+    let _ = write!(
+        s,
+        "\n## Settings\n\n```json\n{}\n```\n",
+        serde_json::to_string_pretty(settings).unwrap_or_default()
+    );
+    s
+}

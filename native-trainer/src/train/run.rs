@@ -1,0 +1,420 @@
+//! The training run itself: rounds of masked training, validation, a ticket per round,
+//! pruning and rewinding, with checkpoints along the way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use burn::module::{AutodiffModule, Module};
+use burn::optim::Optimizer;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use image::DynamicImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use mirl::metrics::psnr;
+use mirl::params::{load_params, read_params, NamedParams};
+use mirl::pipeline;
+use mirl::ticket::{Precision, Provenance, Ticket};
+use mirl::PromptIr;
+
+use super::checkpoint::{self, Checkpoint, Progress};
+use super::masks::{rewind, Masks};
+use super::report::{self, RoundReport};
+use super::step::{learning_rate, train_step, Adam, DeviceMasks};
+use super::{parse_tasks, Control, Settings};
+use crate::backend::WithAutodiff;
+use crate::data::{make_batch, mix_seed, BatchSpec, Dataset, Photo, Prefetcher, TaskMix};
+use crate::fsio;
+
+/// Steps whose mean loss is reported as a round's final loss.
+const LOSS_WINDOW: usize = 50;
+
+type Rec = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+pub struct Job {
+    pub settings: Settings,
+    pub data: Dataset,
+    /// For control runs: the fixed masks.
+    pub control_masks: Option<Masks>,
+    pub existing: Option<Checkpoint>,
+    pub out: PathBuf,
+    pub checkpoint_secs: f64,
+    pub workers: usize,
+}
+
+/// The mutable state of a run between steps.
+struct State<AB: AutodiffBackend> {
+    model: PromptIr<AB>,
+    optim: Adam<AB>,
+    masks: Masks,
+    init: NamedParams,
+    rewind_to: Option<NamedParams>,
+    progress: Progress,
+}
+
+impl WithAutodiff for Job {
+    fn run<AB: AutodiffBackend>(self, device: AB::Device) -> Result<()> {
+        let Job {
+            settings,
+            data,
+            control_masks,
+            existing,
+            out,
+            checkpoint_secs,
+            workers,
+        } = self;
+        let settings_json = serde_json::to_value(&settings)?;
+        let mut state = match existing {
+            Some(c) => restore::<AB>(&settings, c, &device)?,
+            None => {
+                let state = start::<AB>(&settings, control_masks, &device)?;
+                let init = Ticket::new(
+                    settings.network.clone(),
+                    state.init.clone(),
+                    Precision::F32,
+                    Provenance {
+                        source: Some("native-trainer train: initial weights".into()),
+                        seed: Some(settings.seed),
+                        ..Default::default()
+                    },
+                )?;
+                fsio::write_atomic(&out.join("init.mirl"), &init.to_bytes()?, &[])?;
+                save(&out, &settings_json, &state)?;
+                state
+            }
+        };
+        let mix: TaskMix = settings.tasks.parse()?;
+        let val_tasks = parse_tasks(&settings.val_tasks)?;
+        let spec = BatchSpec {
+            batch: settings.batch,
+            crop: settings.crop,
+            seed: settings.seed,
+        };
+        // Fail on a bad degradation now rather than on a worker thread later.
+        make_batch(&data.train, &mix, &spec, 0, 0)?;
+        let train = Arc::new(data.train);
+        let steps = settings.steps_per_round;
+        let total_rounds = settings.rounds + 1;
+        let every = Duration::from_secs_f64(checkpoint_secs);
+
+        while !state.progress.done {
+            let round = state.progress.round;
+            let device_masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
+            let mut batches = Prefetcher::new(
+                train.clone(),
+                mix.clone(),
+                spec.clone(),
+                round,
+                state.progress.step,
+                steps,
+                workers,
+            );
+            let bar = ProgressBar::new(steps).with_style(
+                ProgressStyle::with_template(
+                    "round {prefix} {bar:25} {pos}/{len} {msg} {per_sec} ETA {eta}",
+                )
+                .unwrap(),
+            );
+            bar.set_prefix(format!("{round}/{}", total_rounds - 1));
+            bar.set_position(state.progress.step);
+            let round_start =
+                Instant::now() - Duration::from_secs_f64(state.progress.round_seconds);
+            let mut last_save = Instant::now();
+            for s in state.progress.step..steps {
+                if round == 0 && s == settings.rewind_step && settings.rewind_step > 0 {
+                    state.rewind_to = Some(read_params(&state.model));
+                }
+                let lr = learning_rate(settings.adam.lr, s, steps, settings.warmup_steps);
+                let batch = batches.next_batch()?;
+                let (model, loss) = train_step(
+                    state.model,
+                    &mut state.optim,
+                    device_masks.as_ref(),
+                    batch,
+                    lr,
+                    &device,
+                );
+                state.model = model;
+                ensure!(
+                    loss.is_finite(),
+                    "the loss became {loss} at round {round}, step {s}; try a lower --lr"
+                );
+                let losses = &mut state.progress.losses;
+                losses.push(loss);
+                if losses.len() > LOSS_WINDOW {
+                    losses.remove(0);
+                }
+                state.progress.step = s + 1;
+                bar.set_message(format!("loss {loss:.4}"));
+                bar.inc(1);
+                if last_save.elapsed() >= every && s + 1 < steps {
+                    state.progress.round_seconds = round_start.elapsed().as_secs_f64();
+                    save(&out, &settings_json, &state)?;
+                    last_save = Instant::now();
+                }
+            }
+            bar.finish_and_clear();
+            state.progress.round_seconds = round_start.elapsed().as_secs_f64();
+
+            let row = finish_round(&settings, &state, &data.val, &val_tasks, &out, &device)?;
+            eprintln!("{}", summary(&row, total_rounds));
+            state.progress.rows.push(row);
+            write_reports(&out, &settings, &settings_json, &state.progress.rows)?;
+
+            if round + 1 == total_rounds {
+                state.progress.done = true;
+            } else {
+                next_round(&settings, &mut state, &device)?;
+            }
+            save(&out, &settings_json, &state)?;
+        }
+        eprintln!(
+            "done: {} rounds in {}; report in {}",
+            total_rounds,
+            out.display(),
+            out.join("report.md").display()
+        );
+        Ok(())
+    }
+}
+
+/// A fresh run: seeded initial weights, and masks (dense, or a control's).
+fn start<AB: AutodiffBackend>(
+    settings: &Settings,
+    control_masks: Option<Masks>,
+    device: &AB::Device,
+) -> Result<State<AB>> {
+    // Controls draw weights from their own stream, so a random-reinit control never
+    // reproduces the initial weights of the run that found the ticket.
+    let seed = match settings.control {
+        None => settings.seed,
+        Some(Control::RandomReinit) => mix_seed(&[settings.seed, 1]),
+        Some(Control::RandomPrune) => mix_seed(&[settings.seed, 2]),
+    };
+    AB::seed(device, seed);
+    let init = read_params(&settings.network.init::<AB>(device));
+    let masks = control_masks.unwrap_or_else(|| Masks::dense(&init));
+    let mut start = init.clone();
+    masks.apply(&mut start);
+    let model = load_params(settings.network.init::<AB>(device), &start, device)?;
+    Ok(State {
+        model,
+        optim: settings.adam.init(),
+        masks,
+        init,
+        rewind_to: None,
+        progress: Progress {
+            round: 0,
+            step: 0,
+            round_seconds: 0.0,
+            losses: Vec::new(),
+            rows: Vec::new(),
+            done: false,
+        },
+    })
+}
+
+/// A run continued from its checkpoint.
+fn restore<AB: AutodiffBackend>(
+    settings: &Settings,
+    c: Checkpoint,
+    device: &AB::Device,
+) -> Result<State<AB>> {
+    let rec = Rec::default();
+    let model_record = rec
+        .load(c.model, device)
+        .context("the checkpoint's model state does not load")?;
+    let optim_record = rec
+        .load(c.optim, device)
+        .context("the checkpoint's optimizer state does not load")?;
+    Ok(State {
+        model: settings
+            .network
+            .init::<AB>(device)
+            .load_record(model_record),
+        optim: settings.adam.init::<AB>().load_record(optim_record),
+        masks: c.masks,
+        init: c.init,
+        rewind_to: c.rewind_to,
+        progress: c.progress,
+    })
+}
+
+fn save<AB: AutodiffBackend>(
+    out: &Path,
+    settings: &serde_json::Value,
+    state: &State<AB>,
+) -> Result<()> {
+    let rec = Rec::default();
+    let c = Checkpoint {
+        settings: settings.clone(),
+        progress: state.progress.clone(),
+        masks: state.masks.clone(),
+        init: state.init.clone(),
+        rewind_to: state.rewind_to.clone(),
+        model: rec.record(state.model.clone().into_record(), ())?,
+        optim: rec.record(state.optim.to_record(), ())?,
+    };
+    fsio::write_atomic(&out.join(checkpoint::FILE), &c.to_bytes()?, &[])
+        .context("cannot save the checkpoint; the previous one is kept")
+}
+
+/// Prune the trained weights, rewind the survivors, and start the next round's optimizer.
+fn next_round<AB: AutodiffBackend>(
+    settings: &Settings,
+    state: &mut State<AB>,
+    device: &AB::Device,
+) -> Result<()> {
+    let trained = read_params(&state.model);
+    state
+        .masks
+        .prune(&trained, settings.prune_fraction, settings.scope);
+    let origin = state.rewind_to.as_ref().unwrap_or(&state.init);
+    let start = rewind(&trained, origin, &state.masks, settings.rewind_all);
+    state.model = load_params(state.model.clone(), &start, device)?;
+    state.optim = settings.adam.init();
+    let p = &mut state.progress;
+    p.round += 1;
+    p.step = 0;
+    p.round_seconds = 0.0;
+    p.losses.clear();
+    Ok(())
+}
+
+/// Writes the round's ticket and scores it on the validation photos.
+fn finish_round<AB: AutodiffBackend>(
+    settings: &Settings,
+    state: &State<AB>,
+    val: &[Photo],
+    val_tasks: &[(String, mirl::degrade::Degradation)],
+    out: &Path,
+    device: &AB::Device,
+) -> Result<RoundReport> {
+    let round = state.progress.round;
+    let mut extra = serde_json::Map::new();
+    extra.insert("preset".into(), settings.preset.clone().into());
+    extra.insert("steps_per_round".into(), settings.steps_per_round.into());
+    extra.insert("scope".into(), serde_json::to_value(settings.scope)?);
+    if let Some(c) = settings.control {
+        extra.insert("control".into(), serde_json::to_value(c)?);
+    }
+    let provenance = Provenance {
+        source: Some("native-trainer train".into()),
+        rounds: Some(round),
+        prune_rate: Some(settings.prune_fraction),
+        rewind: Some(match settings.rewind_step {
+            0 => "init".into(),
+            k => format!("step:{k}"),
+        }),
+        seed: Some(settings.seed),
+        data: Some(settings.data.clone()),
+        tasks: Some(settings.tasks.split(',').map(str::to_owned).collect()),
+        extra,
+    };
+    let ticket = Ticket::from_module(
+        settings.network.clone(),
+        &state.model,
+        settings.precision,
+        provenance,
+    )?;
+    let bytes = ticket.to_bytes()?;
+    let info = Ticket::inspect(&bytes)?;
+    let name = format!("round-{round:02}.mirl");
+    fsio::write_atomic(&out.join(&name), &bytes, &[])?;
+
+    let model = state.model.valid();
+    let (val_input_psnr, val_psnr) = validate(&model, val, val_tasks, settings.val_crop, device)?;
+    let losses = &state.progress.losses;
+    Ok(RoundReport {
+        round,
+        density: state.masks.density(),
+        density_all: info.density,
+        nonzero: info.nonzero,
+        steps: state.progress.step,
+        final_loss: losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64,
+        val_input_psnr,
+        val_psnr,
+        seconds: state.progress.round_seconds,
+        ticket: name,
+        ticket_bytes: bytes.len(),
+    })
+}
+
+type Scores = std::collections::BTreeMap<String, f64>;
+
+/// Mean PSNR per task of the degraded and the restored centre crops of the validation photos.
+fn validate<B: Backend>(
+    model: &PromptIr<B>,
+    val: &[Photo],
+    tasks: &[(String, mirl::degrade::Degradation)],
+    crop: u32,
+    device: &B::Device,
+) -> Result<(Scores, Scores)> {
+    let (mut input, mut output) = (Scores::new(), Scores::new());
+    for (task, kind) in tasks {
+        let (mut sum_in, mut sum_out) = (0.0, 0.0);
+        for photo in val {
+            let (w, h) = photo.image.dimensions();
+            let clean =
+                image::imageops::crop_imm(&photo.image, (w - crop) / 2, (h - crop) / 2, crop, crop)
+                    .to_image();
+            let degraded =
+                kind.apply(&clean, crate::commands::eval::seed_for(&photo.name, task))?;
+            let restored = pipeline::restore(
+                model,
+                &DynamicImage::ImageRgb8(degraded.clone()),
+                None,
+                |_, _| {},
+                device,
+            )?
+            .to_rgb8();
+            sum_in += psnr(&clean, &degraded)?;
+            sum_out += psnr(&clean, &restored)?;
+        }
+        input.insert(task.clone(), sum_in / val.len() as f64);
+        output.insert(task.clone(), sum_out / val.len() as f64);
+    }
+    Ok((input, output))
+}
+
+fn summary(r: &RoundReport, total: u32) -> String {
+    let scores: Vec<String> = r
+        .val_psnr
+        .iter()
+        .map(|(t, v)| format!("{t} {v:.2} (input {:.2})", r.val_input_psnr[t]))
+        .collect();
+    format!(
+        "round {}/{}: density {:.4} of prunable weights, loss {:.4}, {:.0} s; validation PSNR dB: {}",
+        r.round,
+        total - 1,
+        r.density,
+        r.final_loss,
+        r.seconds,
+        scores.join(", ")
+    )
+}
+
+fn write_reports(
+    out: &Path,
+    settings: &Settings,
+    settings_json: &serde_json::Value,
+    rows: &[RoundReport],
+) -> Result<()> {
+    let json = serde_json::json!({ "settings": settings_json, "rounds": rows });
+    fsio::write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+        &[],
+    )?;
+    let title = match settings.control {
+        Some(Control::RandomReinit) => "Control run: ticket masks, random re-initialisation",
+        Some(Control::RandomPrune) => "Control run: random masks at the ticket's density",
+        None => "Iterative magnitude pruning with rewinding",
+    };
+    fsio::write_atomic(
+        &out.join("report.md"),
+        report::markdown(title, settings_json, rows).as_bytes(),
+        &[],
+    )
+}

@@ -1,0 +1,323 @@
+//! `native-trainer train` end to end on the tiny network: the pruning schedule, nested masks,
+//! resuming a killed run bit for bit, the lottery-ticket controls, and bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{err, ok, shared};
+use mirl::config::is_prunable;
+use mirl::ticket::Ticket;
+
+/// A training folder of 4 CBSD432 photos (3 to train on, 1 held out).
+fn data(dir: &Path) -> PathBuf {
+    let src = shared().join("data/train/cbsd432");
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap_or_else(|e| panic!("the training photos are missing: {}: {e}", src.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    photos.sort();
+    let out = dir.join("photos");
+    std::fs::create_dir_all(&out).unwrap();
+    for p in photos.iter().take(4) {
+        std::fs::copy(p, out.join(p.file_name().unwrap())).unwrap();
+    }
+    out
+}
+
+/// Common arguments of a fast run: tiny network, 16x16 crops, f32 tickets.
+/// `extra` may override the defaults.
+fn train_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["train", "--data", data.to_str().unwrap()]
+        .iter()
+        .chain(&["--out", out.to_str().unwrap()])
+        .map(|s| s.to_string())
+        .collect();
+    let defaults = [
+        ("--preset", "tiny"),
+        ("--crop", "16"),
+        ("--val-crop", "32"),
+        ("--val-tasks", "noise:25"),
+        ("--precision", "f32"),
+        ("--workers", "1"),
+    ];
+    for (flag, value) in defaults {
+        if !extra.contains(&flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run_ok(args: &[String]) -> String {
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
+    ok(&refs)
+}
+
+fn run_err(args: &[String]) -> String {
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
+    err(&refs)
+}
+
+fn ticket(path: &Path) -> Ticket {
+    Ticket::from_bytes(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Per prunable parameter: which weights are non-zero.
+fn masks(t: &Ticket) -> Vec<(String, Vec<bool>)> {
+    t.params
+        .iter()
+        .filter(|(n, _)| is_prunable(n))
+        .map(|(n, p)| (n.clone(), p.data.iter().map(|&v| v != 0.0).collect()))
+        .collect()
+}
+
+fn density(m: &[(String, Vec<bool>)]) -> f64 {
+    let kept: usize = m
+        .iter()
+        .map(|(_, k)| k.iter().filter(|&&x| x).count())
+        .sum();
+    let total: usize = m.iter().map(|(_, k)| k.len()).sum();
+    kept as f64 / total as f64
+}
+
+#[test]
+fn rounds_prune_on_schedule_with_nested_masks() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let out = dir.path().join("run");
+    run_ok(&train_args(
+        &photos,
+        &out,
+        &["--rounds", "3", "--prune-fraction", "0.3"],
+    ));
+    let mut previous: Option<Vec<(String, Vec<bool>)>> = None;
+    for round in 0..=3 {
+        let m = masks(&ticket(&out.join(format!("round-{round:02}.mirl"))));
+        let want = 0.7f64.powi(round);
+        let got = density(&m);
+        assert!(
+            (got - want).abs() <= 0.005 * want,
+            "round {round}: density {got}, expected {want}"
+        );
+        if let Some(prev) = &previous {
+            for ((name, now), (_, before)) in m.iter().zip(prev) {
+                for (i, (&n, &b)) in now.iter().zip(before).enumerate() {
+                    assert!(
+                        !n || b,
+                        "round {round}: {name}[{i}] was pruned and came back"
+                    );
+                }
+            }
+        }
+        previous = Some(m);
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 4);
+    for r in rounds {
+        assert!(r["val_psnr"]["noise:25"].as_f64().unwrap() > 5.0, "{r}");
+        assert!(r["final_loss"].as_f64().unwrap() > 0.0);
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| 3 | 0.3430 |"), "{md}");
+    assert!(out.join("init.mirl").exists());
+
+    // A finished run refuses a second start, and resuming it does nothing.
+    let again = run_err(&train_args(&photos, &out, &["--rounds", "3"]));
+    assert!(again.contains("--resume"), "{again}");
+}
+
+/// Where a run stands, read from its checkpoint: (round, step, done).
+fn progress(out: &Path) -> Option<(u64, u64, bool)> {
+    let bytes = std::fs::read(out.join("checkpoint.safetensors")).ok()?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
+    let p: serde_json::Value =
+        serde_json::from_str(header.metadata().as_ref()?.get("progress")?).ok()?;
+    Some((
+        p["round"].as_u64()?,
+        p["step"].as_u64()?,
+        p["done"].as_bool()?,
+    ))
+}
+
+#[test]
+fn a_killed_run_resumes_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let extra = [
+        "--rounds",
+        "2",
+        "--steps-per-round",
+        "30",
+        "--rewind-step",
+        "3",
+        "--checkpoint-secs",
+        "0",
+    ];
+    let whole = dir.path().join("whole");
+    run_ok(&train_args(&photos, &whole, &extra));
+
+    // Kill a second run mid-way through round 1, then resume it.
+    let killed = dir.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
+        .args(train_args(&photos, &killed, &extra))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some((round, step, _)) = progress(&killed) {
+            if round == 1 && step >= 5 {
+                break;
+            }
+            assert!(round < 2, "the run finished before it could be killed");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the run is stuck"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (round, step, done) = progress(&killed).unwrap();
+    assert!(round == 1 && step < 30 && !done, "killed at {round}/{step}");
+    assert!(!killed.join("round-01.mirl").exists());
+
+    run_ok(&train_args(
+        &photos,
+        &killed,
+        &[&extra[..], &["--resume"]].concat(),
+    ));
+    for round in 0..=2 {
+        let name = format!("round-{round:02}.mirl");
+        let (a, b) = (ticket(&whole.join(&name)), ticket(&killed.join(&name)));
+        for (p, t) in &a.params {
+            let bits = |t: &mirl::params::HostTensor| {
+                t.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            assert!(
+                bits(t) == bits(&b.params[p]),
+                "{name}: {p} differs after resuming"
+            );
+        }
+        assert_eq!(a.provenance, b.provenance);
+    }
+
+    // Resuming with other settings is refused, naming the difference.
+    let msg = run_err(&train_args(
+        &photos,
+        &killed,
+        &["--rounds", "3", "--steps-per-round", "30", "--resume"],
+    ));
+    assert!(msg.contains("rounds: the run has 2, now 3"), "{msg}");
+    assert!(msg.contains("rewind_step"), "{msg}");
+}
+
+#[test]
+fn controls_use_the_tickets_masks_or_its_layer_densities() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let run = dir.path().join("run");
+    run_ok(&train_args(
+        &photos,
+        &run,
+        &["--rounds", "2", "--prune-fraction", "0.5"],
+    ));
+    let source = run.join("round-02.mirl");
+    let source_masks = masks(&ticket(&source));
+    let source_init = ticket(&run.join("init.mirl"));
+
+    let reinit = dir.path().join("reinit");
+    run_ok(&train_args(
+        &photos,
+        &reinit,
+        &[
+            "--control",
+            "random-reinit",
+            "--masks-from",
+            source.to_str().unwrap(),
+        ],
+    ));
+    let t = ticket(&reinit.join("round-00.mirl"));
+    assert_eq!(
+        masks(&t),
+        source_masks,
+        "random-reinit keeps the ticket's masks"
+    );
+    assert_eq!(t.provenance.extra["control"], "random-reinit");
+    let init = ticket(&reinit.join("init.mirl"));
+    let w = "patch_embed.proj.weight";
+    assert_ne!(
+        init.params[w], source_init.params[w],
+        "fresh random weights"
+    );
+
+    let prune = dir.path().join("prune");
+    run_ok(&train_args(
+        &photos,
+        &prune,
+        &[
+            "--control",
+            "random-prune",
+            "--masks-from",
+            source.to_str().unwrap(),
+        ],
+    ));
+    let m = masks(&ticket(&prune.join("round-00.mirl")));
+    assert_ne!(m, source_masks);
+    for ((name, a), (_, b)) in m.iter().zip(&source_masks) {
+        let count = |k: &Vec<bool>| k.iter().filter(|&&x| x).count();
+        assert_eq!(count(a), count(b), "{name}: same density per layer");
+    }
+}
+
+#[test]
+fn bad_training_input_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let out = dir.path().join("run");
+
+    for (flag, value) in [("--target-density", "0"), ("--target-density", "1")] {
+        let msg = run_err(&train_args(&photos, &out, &[flag, value]));
+        assert!(msg.contains("between 0 and 1"), "{msg}");
+    }
+    let msg = run_err(&train_args(&photos, &out, &["--prune-fraction", "1.5"]));
+    assert!(msg.contains("--prune-fraction"), "{msg}");
+    let msg = run_err(&train_args(&photos, &out, &["--crop", "4096"]));
+    assert!(msg.contains("smaller than the 4096x4096 crop"), "{msg}");
+    let msg = run_err(&train_args(&photos, &out, &["--crop", "20"]));
+    assert!(msg.contains("multiple of 8"), "{msg}");
+    let msg = run_err(&train_args(&photos, &out, &["--tasks", "snow"]));
+    assert!(msg.contains("snow"), "{msg}");
+    let msg = run_err(&train_args(&photos, &out, &["--resume"]));
+    assert!(msg.contains("nothing to resume"), "{msg}");
+
+    let junk = dir.path().join("junk");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("a.png"), b"not a png").unwrap();
+    let msg = run_err(&train_args(&junk, &out, &[]));
+    assert!(
+        msg.contains("a.png") && msg.contains("no readable images"),
+        "{msg}"
+    );
+    assert!(!out.join("checkpoint.safetensors").exists());
+}
+
+#[test]
+fn help_says_how_to_make_a_ticket() {
+    let out = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("native-trainer train --data"), "{text}");
+    assert!(text.contains("--preset quick"), "{text}");
+    assert!(text.contains("round-02.mirl"), "{text}");
+}
