@@ -2,11 +2,19 @@
 # Installs what building and testing mirl needs on a fresh Debian machine; quick when all is there.
 # Rust (rustup) must already be installed.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_apt=()
 have() { command -v "$1" >/dev/null 2>&1; }
 # Vulkan software driver (lavapipe) for the native wgpu tests.
 [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
+# Headless Chromium and its WebDriver for the browser tests; wasm-opt for the npm package;
+# Node.js for the package and page tests.
+have chromium || need_apt+=(chromium)
+have chromedriver || need_apt+=(chromium-driver)
+have wasm-opt || need_apt+=(binaryen)
+have node || need_apt+=(nodejs)
+have npm || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
     sudo_cmd=""
@@ -16,3 +24,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# wasm-pack, and wasm-bindgen-cli at exactly the version in Cargo.lock (the generated glue and
+# the library must match).
+have wasm-pack || cargo install wasm-pack
+lock_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$lock_version" ]; then
+    cargo install wasm-bindgen-cli --version "$lock_version"
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine, then runs every test: native (CPU and wgpu on any Vulkan device,
-# lavapipe included) and the wasm32 build.
+# lavapipe included), then the WebAssembly build in headless Chromium (WebGPU on SwiftShader,
+# and the CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
@@ -11,3 +12,13 @@ cargo build --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-
 
 echo "== native tests"
 cargo test --locked --workspace
+
+echo "== browser tests (headless Chromium, flags in webdriver.json)"
+# SwiftShader compiles each WebGPU kernel slowly: allow minutes per test.
+WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" \
+    --features wgpu --test web
+
+echo "== the npm package in a page (headless Chromium via playwright-core)"
+bash scripts/build-pkg.sh --dev
+(cd tests/browser && npm install --no-audit --no-fund --silent)
+node tests/browser/api.test.mjs

@@ -9,6 +9,8 @@ pub mod model;
 pub mod params;
 pub mod pipeline;
 pub mod ticket;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use config::{PromptIrConfig, PromptSpec};
 pub use error::{Error, Result};

@@ -1,6 +1,8 @@
 //! The degradations' statistics: noise level, JPEG quality ordering, rain and haze effects,
 //! determinism, and the names users type.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use image::RgbImage;
 use mirl::degrade::{depth_map, haze_with, Degradation};
 use mirl::metrics::psnr;

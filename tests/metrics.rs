@@ -1,6 +1,8 @@
 //! PSNR and SSIM against scikit-image's values (tests/data/metrics/vectors.json, made by
 //! make_vectors.py there) on photo pairs and synthetic pairs.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use image::RgbImage;

@@ -1,6 +1,8 @@
 //! The network against the reference: parameter names and counts, and the promptir-tiny
 //! fixture's output on the CPU backend (and on wgpu when built with the `wgpu` feature).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use burn::tensor::backend::Backend;

@@ -1,5 +1,7 @@
 //! The `.mirl` format: round trips at each precision, sizes, and every kind of bad file.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap};

@@ -93,6 +93,38 @@ fn the_default_ticket_denoises_a_photo() {
     assert!(after > before + 1.5, "{before:.2} -> {after:.2} dB");
 }
 
+/// The browser tests compare their tiled restore with this file: it must stay what the native
+/// pipeline makes.
+#[test]
+fn the_browser_tests_expected_image_is_the_native_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/web");
+    let out = dir.path().join("out.png");
+    ok(&[
+        &"restore",
+        &data.join("tiled-input.png"),
+        &"-o",
+        &out,
+        &"--tile",
+        &"32",
+    ]);
+    let got = image::open(&out).unwrap().to_rgb8();
+    let want = image::open(data.join("tiled-expected.png"))
+        .unwrap()
+        .to_rgb8();
+    let worst = got
+        .as_raw()
+        .iter()
+        .zip(want.as_raw())
+        .map(|(a, b)| (*a as i32 - *b as i32).abs())
+        .max()
+        .unwrap();
+    assert!(
+        worst <= 1,
+        "tests/data/web/tiled-expected.png is stale (off by {worst}); see its README"
+    );
+}
+
 #[test]
 fn restore_keeps_size_alpha_and_grey() {
     let dir = tempfile::tempdir().unwrap();

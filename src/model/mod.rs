@@ -11,7 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::config::PromptIrConfig;
-use blocks::{conv, level, run_level, TransformerBlock};
+use blocks::{conv, level, pointwise, run_level, TransformerBlock};
 use prompt::PromptGenBlock;
 use sampling::{Downsample, Upsample};
 
@@ -115,9 +115,10 @@ impl<B: Backend> PromptIr<B> {
             &self.reduce_noise_level3,
             lat,
         );
-        let t = self
-            .reduce_chan_level3
-            .forward(Tensor::cat(vec![self.up4_3.forward(lat), e3], 1));
+        let t = pointwise(
+            &self.reduce_chan_level3,
+            Tensor::cat(vec![self.up4_3.forward(lat), e3], 1),
+        );
         let d3 = run_level(&self.decoder_level3, t);
 
         let d3 = with_prompt(
@@ -126,9 +127,10 @@ impl<B: Backend> PromptIr<B> {
             &self.reduce_noise_level2,
             d3,
         );
-        let t = self
-            .reduce_chan_level2
-            .forward(Tensor::cat(vec![self.up3_2.forward(d3), e2], 1));
+        let t = pointwise(
+            &self.reduce_chan_level2,
+            Tensor::cat(vec![self.up3_2.forward(d3), e2], 1),
+        );
         let d2 = run_level(&self.decoder_level2, t);
 
         let d2 = with_prompt(
@@ -154,5 +156,5 @@ fn with_prompt<B: Backend>(
     x: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
     let p = prompt.forward(x.clone());
-    reduce.forward(block.forward(Tensor::cat(vec![x, p], 1)))
+    pointwise(reduce, block.forward(Tensor::cat(vec![x, p], 1)))
 }

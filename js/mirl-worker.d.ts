@@ -1,0 +1,12 @@
+import type { Backend, CreateOptions, ImageInput, RestoreOptions, TicketInfo } from './mirl.js';
+
+/** The mirl API in a module Web Worker: restores never block the page. */
+export class WorkerRestorer {
+  private constructor();
+  static create(options?: CreateOptions): Promise<WorkerRestorer>;
+  readonly backend: Backend;
+  info(): TicketInfo;
+  restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
+  degrade(image: ImageData, kind: string, seed?: number): Promise<ImageData>;
+  free(): void;
+}

@@ -1,0 +1,79 @@
+/** Largest image accepted, in pixels. */
+export const MAX_PIXELS: number;
+
+/** Loads the WebAssembly module once (Restorer.create calls it); needed before `degrade`. */
+export default function init(input?: string | URL | Request | Response | WebAssembly.Module): Promise<unknown>;
+
+export type Backend = 'webgpu' | 'cpu';
+
+export interface CreateOptions {
+  /** A ticket (.mirl) as bytes or a URL to fetch; the bundled ticket when omitted. */
+  ticket?: Uint8Array | ArrayBuffer | string | URL;
+  /** 'auto' (default): WebGPU when the browser has an adapter, else the CPU. */
+  backend?: 'auto' | Backend;
+}
+
+export interface RestoreOptions {
+  /** Tile side in pixels, a multiple of 8 (default 512). */
+  tileSize?: number;
+  /** Called after each tile. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting rejects the restore with an AbortError between tiles. */
+  signal?: AbortSignal;
+}
+
+export type ImageInput =
+  | ImageData
+  | ImageBitmap
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | Blob;
+
+export interface PromptSpec {
+  dim: number;
+  size: number;
+}
+
+export interface NetworkConfig {
+  dim: number;
+  num_blocks: [number, number, number, number];
+  num_refinement_blocks: number;
+  heads: [number, number, number, number];
+  ffn_expansion_factor: number;
+  prompt_len: number;
+  prompts: [PromptSpec, PromptSpec, PromptSpec];
+}
+
+export interface TicketInfo {
+  config: NetworkConfig;
+  /** How the ticket was made: source, rounds, prune_rate, rewind, seed, data, tasks, ... */
+  provenance: Record<string, unknown>;
+  precision: 'f32' | 'f16' | 'int8';
+  parameters: number;
+  nonzero: number;
+  /** nonzero / parameters */
+  density: number;
+  /** Kept fraction of the prunable weights. */
+  prunable_density: number;
+  /** Size of the ticket file. */
+  bytes: number;
+}
+
+export class Restorer {
+  private constructor();
+  static create(options?: CreateOptions): Promise<Restorer>;
+  readonly backend: Backend;
+  info(): TicketInfo;
+  restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
+  free(): void;
+}
+
+/** Any image source as ImageData (rejects non-images, empty and oversized images). */
+export function toImageData(image: ImageInput): Promise<ImageData>;
+
+/**
+ * Degrades an image as `native-trainer degrade`: 'noise:25', 'jpeg:20', 'osn', 'rain',
+ * 'haze', or a chain such as 'noise:25+jpeg:40'. Deterministic in `seed`.
+ */
+export function degrade(image: ImageData, kind: string, seed?: number): ImageData;

@@ -1,0 +1,212 @@
+// mirl: restore photos in the browser with a pruned PromptIR "winning ticket", on WebGPU when
+// the browser has it and on the CPU otherwise. Nothing leaves the page.
+//
+//   import { Restorer } from 'mirl';
+//   const restorer = await Restorer.create();            // the bundled ticket, backend 'auto'
+//   const clean = await restorer.restore(imageData);     // ImageData of the same size
+//
+// This module wraps the WebAssembly core (mirl_core.js) with the image handling, progress,
+// cancellation and fallbacks a page needs.
+
+import initCore, { Engine, degradeRgba } from './mirl_core.js';
+
+/** Largest image accepted, in pixels (the same limit as the native tool). */
+export const MAX_PIXELS = 32 * 1024 * 1024;
+
+let ready = null;
+let initialized = false;
+
+/**
+ * Loads the WebAssembly module once. `Restorer.create` calls it for you; call it yourself
+ * before using `degrade`. `input` is passed to wasm-bindgen's init (a URL, Response or module).
+ */
+export default function init(input) {
+  ready ??= initCore(input === undefined ? undefined : { module_or_path: input }).then((m) => {
+    initialized = true;
+    return m;
+  });
+  return ready;
+}
+
+/** Rejects with a DOMException named AbortError, as fetch does. */
+function abortError() {
+  return new DOMException('the restore was aborted', 'AbortError');
+}
+
+function asError(e) {
+  if (e instanceof Error || e instanceof DOMException) return e;
+  return new Error(String(e));
+}
+
+async function ticketBytes(ticket) {
+  if (ticket === undefined || ticket === null) return new Uint8Array(0);
+  if (ticket instanceof Uint8Array) return ticket;
+  if (ticket instanceof ArrayBuffer) return new Uint8Array(ticket);
+  if (typeof ticket === 'string' || ticket instanceof URL) {
+    const response = await fetch(ticket);
+    if (!response.ok) throw new Error(`cannot fetch the ticket ${ticket}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  throw new TypeError('options.ticket must be a Uint8Array, an ArrayBuffer or a URL string');
+}
+
+async function hasWebGpu() {
+  try {
+    return !!(globalThis.navigator?.gpu && (await navigator.gpu.requestAdapter()));
+  } catch {
+    return false;
+  }
+}
+
+/** Any image source a page has, as ImageData. */
+export async function toImageData(image) {
+  if (typeof ImageData !== 'undefined' && image instanceof ImageData) return image;
+  let source = image;
+  if (typeof Blob !== 'undefined' && image instanceof Blob) {
+    try {
+      source = await createImageBitmap(image);
+    } catch {
+      throw new Error(`the ${image.type || 'file'} given is not an image this browser can decode`);
+    }
+  } else if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement) {
+    if (!image.complete) await image.decode();
+  }
+  const width = source.naturalWidth ?? source.width;
+  const height = source.naturalHeight ?? source.height;
+  if (!(width > 0 && height > 0)) {
+    throw new Error(`the image is empty (${width ?? '?'}x${height ?? '?'})`);
+  }
+  checkSize(width, height);
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(source, 0, 0);
+  if (source !== image && source.close) source.close();
+  return ctx.getImageData(0, 0, width, height);
+}
+
+function checkSize(width, height) {
+  if (width * height > MAX_PIXELS) {
+    throw new Error(
+      `the image is ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels); ` +
+        `the limit is ${MAX_PIXELS / 1024 / 1024} megapixels (${MAX_PIXELS} pixels)`,
+    );
+  }
+}
+
+export class Restorer {
+  #engine;
+  #ticket;
+  #cpu = null;
+  #freed = false;
+
+  constructor(engine, ticket) {
+    this.#engine = engine;
+    this.#ticket = ticket;
+  }
+
+  /**
+   * Loads a ticket (options.ticket: bytes or a URL; the bundled one by default) on
+   * options.backend: 'auto' (WebGPU if the browser has an adapter, else CPU), 'webgpu' or 'cpu'.
+   */
+  static async create(options = {}) {
+    await init();
+    const backend = options.backend ?? 'auto';
+    if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
+      throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
+    }
+    const ticket = await ticketBytes(options.ticket);
+    let engine = null;
+    if (backend !== 'cpu') {
+      if (await hasWebGpu()) {
+        try {
+          engine = await Engine.create(ticket.slice(), 'webgpu');
+        } catch (e) {
+          if (backend === 'webgpu') throw asError(e);
+          console.warn(`mirl: WebGPU failed (${asError(e).message}); using the CPU`);
+        }
+      } else if (backend === 'webgpu') {
+        throw new Error('this browser has no WebGPU adapter');
+      } else {
+        console.warn('mirl: no WebGPU adapter; using the CPU');
+      }
+    }
+    engine ??= await Engine.create(ticket.slice(), 'cpu');
+    return new Restorer(engine, ticket);
+  }
+
+  #live() {
+    if (this.#freed) throw new Error('this Restorer has been freed');
+    return this.#engine;
+  }
+
+  /** 'webgpu' or 'cpu'. */
+  get backend() {
+    return this.#live().backend;
+  }
+
+  /** The ticket's config, provenance, parameters, nonzero, density, prunable_density, bytes. */
+  info() {
+    return this.#live().info();
+  }
+
+  /**
+   * Restores an image (ImageData, ImageBitmap, HTMLImageElement, HTMLCanvasElement,
+   * OffscreenCanvas, Blob or File) and resolves to an ImageData of the same size.
+   * options: tileSize (pixels, multiple of 8; default 512), onProgress(done, total),
+   * signal (an AbortSignal: rejects with AbortError between tiles).
+   */
+  async restore(image, options = {}) {
+    const engine = this.#live();
+    const { tileSize = 0, onProgress, signal } = options;
+    if (signal?.aborted) throw abortError();
+    const input = await toImageData(image);
+    try {
+      return await this.#run(engine, input, tileSize, onProgress, signal);
+    } catch (e) {
+      if (e?.name === 'AbortError' || engine.backend !== 'webgpu' || this.#freed) throw asError(e);
+      // The GPU failed mid-restore (e.g. the device was lost): finish on the CPU.
+      console.warn(`mirl: WebGPU failed (${asError(e).message}); finishing on the CPU`);
+      this.#cpu ??= await Engine.create(this.#ticket.slice(), 'cpu');
+      this.#engine = this.#cpu;
+      return await this.#run(this.#cpu, input, tileSize, onProgress, signal);
+    }
+  }
+
+  async #run(engine, input, tileSize, onProgress, signal) {
+    const job = engine.start(new Uint8Array(input.data.buffer.slice(0)), input.width, input.height, tileSize);
+    try {
+      const total = job.tiles;
+      for (let i = 0; i < total; i++) {
+        if (signal?.aborted) throw abortError();
+        await job.run(i);
+        onProgress?.(i + 1, total);
+        // Let the page breathe between tiles.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (signal?.aborted) throw abortError();
+      const rgba = job.finish();
+      return new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), input.width, input.height);
+    } finally {
+      job.free();
+    }
+  }
+
+  /** Releases the network. Later calls reject. */
+  free() {
+    if (this.#freed) return;
+    this.#freed = true;
+    this.#engine.free();
+    if (this.#cpu && this.#cpu !== this.#engine) this.#cpu.free();
+  }
+}
+
+/**
+ * Degrades an ImageData as `native-trainer degrade` does: kind is 'noise:25', 'jpeg:20',
+ * 'osn', 'rain', 'haze' or a chain such as 'noise:25+jpeg:40'; the same seed gives the same
+ * result. Call `await init()` first.
+ */
+export function degrade(imageData, kind, seed = 0) {
+  if (!initialized) throw new Error('call `await init()` before degrade()');
+  const out = degradeRgba(new Uint8Array(imageData.data.buffer.slice(0)), imageData.width, imageData.height, kind, BigInt(seed));
+  return new ImageData(new Uint8ClampedArray(out.buffer, out.byteOffset, out.length), imageData.width, imageData.height);
+}

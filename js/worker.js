@@ -1,0 +1,43 @@
+// The module worker behind `mirl-worker.js`: runs the mirl API off the page's main thread.
+import { Restorer, degrade, default as init } from './mirl.js';
+
+let restorer = null;
+const aborts = new Map();
+
+self.onmessage = async ({ data: { id, method, args } }) => {
+  try {
+    let result;
+    if (method === 'create') {
+      restorer?.free();
+      restorer = await Restorer.create(args[0]);
+      result = { backend: restorer.backend, info: restorer.info() };
+    } else if (method === 'restore') {
+      const controller = new AbortController();
+      aborts.set(id, controller);
+      const [image, options] = args;
+      result = await restorer.restore(image, {
+        tileSize: options.tileSize,
+        signal: controller.signal,
+        onProgress: (done, total) => self.postMessage({ id, progress: [done, total] }),
+      });
+      result = { image: result, backend: restorer.backend };
+    } else if (method === 'abort') {
+      aborts.get(args[0])?.abort();
+      return;
+    } else if (method === 'degrade') {
+      await init();
+      result = degrade(...args);
+    } else if (method === 'free') {
+      restorer?.free();
+      restorer = null;
+    } else {
+      throw new Error(`unknown method ${method}`);
+    }
+    const transfer = result?.image ? [result.image.data.buffer] : result?.data ? [result.data.buffer] : [];
+    self.postMessage({ id, result }, transfer);
+  } catch (e) {
+    self.postMessage({ id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) } });
+  } finally {
+    aborts.delete(id);
+  }
+};

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: the WebAssembly core (wasm-pack, target web, WebGPU + CPU),
+# the JavaScript API (js/), TypeScript declarations and package.json.
+#   bash scripts/build-pkg.sh          # release build, wasm-opt'd
+#   bash scripts/build-pkg.sh --dev    # faster build for tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=--release
+[ "${1:-}" = "--dev" ] && profile=--dev
+wasm-pack build --target web --out-dir pkg --out-name mirl_core "$profile" --no-pack -- --features wgpu
+cp js/mirl.js js/mirl.d.ts js/worker.js js/mirl-worker.js js/mirl-worker.d.ts pkg/
+cp js/README.md pkg/README.md
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+cat > pkg/package.json <<JSON
+{
+  "name": "mirl",
+  "version": "$version",
+  "description": "Restore noisy, recompressed, rainy or hazy photos in the browser with pruned PromptIR winning tickets (MIR-L), on WebGPU or the CPU",
+  "license": "MIT OR Apache-2.0",
+  "type": "module",
+  "main": "./mirl.js",
+  "types": "./mirl.d.ts",
+  "exports": {
+    ".": { "types": "./mirl.d.ts", "default": "./mirl.js" },
+    "./worker": { "types": "./mirl-worker.d.ts", "default": "./mirl-worker.js" },
+    "./mirl.js": { "types": "./mirl.d.ts", "default": "./mirl.js" },
+    "./mirl_core_bg.wasm": "./mirl_core_bg.wasm"
+  },
+  "files": ["mirl.js", "mirl.d.ts", "mirl-worker.js", "mirl-worker.d.ts", "worker.js", "mirl_core.js", "mirl_core.d.ts", "mirl_core_bg.wasm", "mirl_core_bg.wasm.d.ts", "README.md"],
+  "sideEffects": false
+}
+JSON
+rm -f pkg/.gitignore
+wasm=pkg/mirl_core_bg.wasm
+echo "pkg/: $(stat -c %s "$wasm") bytes of wasm ($(gzip -9c "$wasm" | wc -c) gzipped), default ticket $(stat -c %s tickets/default.mirl) bytes inside"

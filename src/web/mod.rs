@@ -1,0 +1,199 @@
+//! The WebAssembly API, for the JavaScript package (`js/mirl.js` wraps it; pages use that).
+//! `Engine` holds a network on WebGPU or on the CPU; a `Job` restores one image tile by tile,
+//! so JavaScript can report progress and stop between tiles.
+
+mod model;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use image::{DynamicImage, RgbaImage};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::config::PromptIrConfig;
+use crate::degrade::Degradation;
+use crate::pipeline::{check_size, Restoration};
+use crate::ticket::{Provenance, Ticket};
+#[cfg(feature = "wgpu")]
+pub use model::webgpu_device;
+use model::Model;
+
+/// The ticket the package ships, used when no ticket is given.
+const DEFAULT_TICKET: &[u8] = include_bytes!("../../tickets/default.mirl");
+
+/// What `info()` reports about the loaded ticket.
+#[derive(Serialize)]
+struct Info {
+    config: PromptIrConfig,
+    provenance: Provenance,
+    precision: &'static str,
+    parameters: usize,
+    nonzero: usize,
+    density: f64,
+    prunable_density: f64,
+    bytes: usize,
+}
+
+/// A loaded ticket on one backend.
+#[wasm_bindgen]
+pub struct Engine {
+    model: Rc<Model>,
+    info: Rc<Info>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads `ticket` (the bundled one when empty) on `backend`: "webgpu" or "cpu". The caller
+    /// checks that a WebGPU adapter exists first: burn's WebGPU setup cannot fail gracefully.
+    pub async fn create(ticket: Vec<u8>, backend: String) -> Result<Engine, JsError> {
+        let bytes: &[u8] = if ticket.is_empty() {
+            DEFAULT_TICKET
+        } else {
+            &ticket
+        };
+        let info = Ticket::inspect(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+        let ticket = Ticket::from_bytes(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+        let model = match backend.as_str() {
+            "cpu" => Model::cpu(&ticket)?,
+            "webgpu" => Model::webgpu(&ticket).await?,
+            other => {
+                return Err(JsError::new(&format!(
+                    "unknown backend {other:?} (use \"auto\", \"webgpu\" or \"cpu\")"
+                )))
+            }
+        };
+        let info = Info {
+            config: info.config,
+            provenance: info.provenance,
+            precision: info.precision.name(),
+            parameters: info.parameters,
+            nonzero: info.nonzero,
+            density: info.density,
+            prunable_density: info.prunable_density,
+            bytes: info.file_bytes,
+        };
+        Ok(Engine {
+            model: Rc::new(model),
+            info: Rc::new(info),
+        })
+    }
+
+    /// "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.model.name().into()
+    }
+
+    /// The ticket's config, provenance, parameters, non-zero parameters, density and size.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        self.info
+            .serialize(&serializer)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Prepares the restoration of an RGBA image (alpha is passed through) in tiles of
+    /// `tile` pixels (0: the default).
+    pub fn start(&self, rgba: Vec<u8>, width: u32, height: u32, tile: u32) -> Result<Job, JsError> {
+        check_size(width, height).map_err(|e| JsError::new(&e.to_string()))?;
+        let expected = width as usize * height as usize * 4;
+        if rgba.len() != expected {
+            return Err(JsError::new(&format!(
+                "a {width}x{height} RGBA image has {expected} bytes, not {}",
+                rgba.len()
+            )));
+        }
+        let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
+        let tile = (tile != 0).then_some(tile);
+        let job = Restoration::new(&DynamicImage::ImageRgba8(img), tile)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Job {
+            model: self.model.clone(),
+            state: Rc::new(RefCell::new(Some(job))),
+        })
+    }
+}
+
+/// One image being restored.
+#[wasm_bindgen]
+pub struct Job {
+    model: Rc<Model>,
+    state: Rc<RefCell<Option<Restoration>>>,
+}
+
+#[wasm_bindgen]
+impl Job {
+    /// Number of tiles.
+    #[wasm_bindgen(getter)]
+    pub fn tiles(&self) -> usize {
+        self.state.borrow().as_ref().map_or(0, |j| j.tiles().len())
+    }
+
+    /// Runs tile `i`; resolves when its output is blended in.
+    pub fn run(&self, i: usize) -> js_sys::Promise {
+        let (model, state) = (self.model.clone(), self.state.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let input = {
+                let guard = state.borrow();
+                let job = guard
+                    .as_ref()
+                    .ok_or_else(|| err("this restore has finished"))?;
+                if i >= job.tiles().len() {
+                    return Err(err(&format!("no tile {i}")));
+                }
+                job.tile_input(i)
+            };
+            let output = model.forward(input.0, input.1).await?;
+            let mut guard = state.borrow_mut();
+            let job = guard
+                .as_mut()
+                .ok_or_else(|| err("this restore has finished"))?;
+            job.add_tile_output(i, &output)
+                .map_err(|e| err(&e.to_string()))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The restored RGBA bytes, once every tile has run.
+    pub fn finish(&self) -> Result<Vec<u8>, JsError> {
+        let job = self
+            .state
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| JsError::new("this restore has finished"))?;
+        Ok(job.finish().to_rgba8().into_raw())
+    }
+}
+
+fn err(msg: &str) -> JsValue {
+    js_sys::Error::new(msg).into()
+}
+
+/// Degrades an RGBA image (alpha kept) as `native-trainer degrade --kind KIND --seed SEED`.
+#[wasm_bindgen(js_name = degradeRgba)]
+pub fn degrade_rgba(
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+    kind: &str,
+    seed: u64,
+) -> Result<Vec<u8>, JsError> {
+    check_size(width, height).map_err(|e| JsError::new(&e.to_string()))?;
+    if rgba.len() != width as usize * height as usize * 4 {
+        return Err(JsError::new("the pixel data does not match the image size"));
+    }
+    let kind: Degradation = kind
+        .parse()
+        .map_err(|e: crate::Error| JsError::new(&e.to_string()))?;
+    let rgba = RgbaImage::from_raw(width, height, rgba).expect("length checked");
+    let rgb = DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
+    let out = kind
+        .apply(&rgb, seed)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let mut result = rgba;
+    for (dst, src) in result.pixels_mut().zip(out.pixels()) {
+        dst.0[..3].copy_from_slice(&src.0);
+    }
+    Ok(result.into_raw())
+}

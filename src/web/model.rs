@@ -1,0 +1,90 @@
+//! The network on one of the browser's backends.
+
+use burn::backend::Flex;
+use burn::tensor::{Tensor, TensorData};
+use wasm_bindgen::prelude::*;
+
+use crate::ticket::Ticket;
+use crate::PromptIr;
+
+#[cfg(feature = "wgpu")]
+use burn::backend::wgpu::{graphics::WebGpu, init_setup_async, Wgpu, WgpuDevice};
+
+#[cfg(feature = "wgpu")]
+thread_local! {
+    static WEBGPU: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The page's WebGPU device, set up on first use. burn can set a device up only once per
+/// page (a second setup panics), so every Engine shares it.
+#[cfg(feature = "wgpu")]
+pub async fn webgpu_device() -> WgpuDevice {
+    let device = WgpuDevice::default();
+    if !WEBGPU.with(|ready| ready.get()) {
+        init_setup_async::<WebGpu>(&device, Default::default()).await;
+        WEBGPU.with(|ready| ready.set(true));
+    }
+    device
+}
+
+pub enum Model {
+    Cpu(PromptIr<Flex>),
+    #[cfg(feature = "wgpu")]
+    Gpu(PromptIr<Wgpu>, WgpuDevice),
+}
+
+fn js(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+impl Model {
+    pub fn cpu(ticket: &Ticket) -> Result<Self, JsError> {
+        Ok(Model::Cpu(
+            ticket.build::<Flex>(&Default::default()).map_err(js)?,
+        ))
+    }
+
+    pub async fn webgpu(ticket: &Ticket) -> Result<Self, JsError> {
+        #[cfg(feature = "wgpu")]
+        {
+            let device = webgpu_device().await;
+            let model = ticket.build::<Wgpu>(&device).map_err(js)?;
+            Ok(Model::Gpu(model, device))
+        }
+        #[cfg(not(feature = "wgpu"))]
+        {
+            let _ = ticket;
+            Err(JsError::new("this build has no WebGPU backend"))
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::Cpu(_) => "cpu",
+            #[cfg(feature = "wgpu")]
+            Model::Gpu(..) => "webgpu",
+        }
+    }
+
+    /// Runs the network on one NCHW tile.
+    pub async fn forward(&self, data: Vec<f32>, shape: [usize; 4]) -> Result<Vec<f32>, JsValue> {
+        let out = match self {
+            Model::Cpu(m) => {
+                let x =
+                    Tensor::<Flex, 4>::from_data(TensorData::new(data, shape), &Default::default());
+                m.forward(x).into_data()
+            }
+            #[cfg(feature = "wgpu")]
+            Model::Gpu(m, device) => {
+                let x = Tensor::<Wgpu, 4>::from_data(TensorData::new(data, shape), device);
+                m.forward(x)
+                    .into_data_async()
+                    .await
+                    .map_err(|e| js_sys::Error::new(&format!("WebGPU failed: {e:?}")))?
+            }
+        };
+        out.convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| js_sys::Error::new(&format!("{e:?}")).into())
+    }
+}

@@ -1,0 +1,68 @@
+// The package as a page uses it, in headless Chromium: import pkg/mirl.js, create a Restorer
+// with no options, restore a noisy photo on WebGPU and with backend 'cpu', check the result is
+// cleaner, the errors are clear, and no request leaves for anything but the page's own files.
+// Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch } from './chromium.mjs';
+import { serve } from './server.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
+const photos = join(shared, 'data/test/cbsd68');
+assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
+assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
+const photo = readdirSync(photos).sort()[0];
+
+const { server, requests, url } = await serve({ '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos });
+const browser = await launch();
+let failed = false;
+try {
+  const page = await browser.newPage();
+  const offsite = [];
+  const console_ = [];
+  page.on('request', (r) => { if (!r.url().startsWith(url)) offsite.push(r.url()); });
+  page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => console_.push(`pageerror: ${e.message}`));
+  await page.goto(`${url}/test/api.html`);
+  await page.waitForFunction(() => window.ready === true);
+
+  for (const backend of [undefined, 'cpu']) {
+    const r = await page.evaluate(([u, b]) => window.restoreNoisyPhoto(u, b), [`/photos/${photo}`, backend]);
+    const label = backend ?? 'default (auto)';
+    console.log(`${label}: ran on ${r.backend}, ${r.progress.length} tiles in ${r.ms.toFixed(0)} ms, ` +
+      `PSNR noisy ${r.noisy.toFixed(2)} dB -> restored ${r.restored.toFixed(2)} dB`);
+    assert.equal(r.backend, backend ?? 'webgpu', `${label} should run on ${backend ?? 'webgpu'}`);
+    assert.deepEqual(r.size, [128, 96]);
+    assert.ok(r.restored > r.noisy + 1, `${label}: restored ${r.restored} vs noisy ${r.noisy}`);
+    assert.deepEqual(r.progress.at(-1), [r.progress.length, r.progress.length]);
+    assert.ok(r.info.parameters > 0 && r.info.density > 0 && r.info.density <= 1);
+  }
+
+  const e = await page.evaluate(() => window.errors());
+  console.log('errors:', e);
+  assert.match(e.notAnImage, /not an image/);
+  assert.match(e.empty, /empty/);
+  assert.match(e.tooLarge, /limit is 32 megapixels/);
+  assert.match(e.badTicket, /ticket/);
+  assert.match(e.aborted, /^AbortError/);
+  assert.equal(e.stillWorks, true);
+  assert.match(e.afterFree, /freed/);
+
+  assert.deepEqual(offsite, [], 'requests left the origin');
+  const own = new Set(requests.map((p) => p.replace(/\?.*$/, '')));
+  const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl_core\.js|mirl_core_bg\.wasm)|test\/api\.html|photos\/.*|favicon\.ico)$/.test(p));
+  assert.deepEqual(unexpected, [], 'the library fetched something besides its own files');
+  const panics = console_.filter((l) => /panicked|RuntimeError|unreachable/.test(l));
+  assert.deepEqual(panics, [], 'panic text in the console');
+  console.log('api.test: ok');
+} catch (err) {
+  failed = true;
+  console.error(err);
+} finally {
+  await browser.close();
+  server.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,172 @@
+//! Browser tests (wasm-bindgen-test): `wasm-pack test --headless --chrome`. The WebAssembly
+//! build reproduces the reference on WebGPU and on the CPU, its tiled restore equals the native
+//! pipeline's, and bad tickets and images come back as errors with clear messages.
+
+#![cfg(target_arch = "wasm32")]
+
+use burn::backend::wgpu::Wgpu;
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use mirl::config::UNUSED_MODULES;
+use mirl::params::{HostTensor, NamedParams};
+use mirl::ticket::{Precision, Provenance, Ticket};
+use mirl::web::{degrade_rgba, webgpu_device, Engine};
+use mirl::PromptIrConfig;
+use safetensors::SafeTensors;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const CONFIG: &str = include_str!("../../shared/fixtures/promptir-tiny/config.json");
+const WEIGHTS: &[u8] = include_bytes!("../../shared/fixtures/promptir-tiny/weights.safetensors");
+const IO: &[u8] = include_bytes!("../../shared/fixtures/promptir-tiny/io.safetensors");
+const TILED_INPUT: &[u8] = include_bytes!("data/web/tiled-input.png");
+const TILED_EXPECTED: &[u8] = include_bytes!("data/web/tiled-expected.png");
+
+fn tensors(bytes: &[u8]) -> NamedParams {
+    let st = SafeTensors::deserialize(bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .filter(|(name, _)| {
+            !UNUSED_MODULES
+                .iter()
+                .any(|m| name.starts_with(&format!("{m}.")))
+        })
+        .map(|(name, view)| {
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            (name, HostTensor::new(view.shape().to_vec(), data))
+        })
+        .collect()
+}
+
+fn fixture_ticket() -> Ticket {
+    let config = PromptIrConfig::from_json(CONFIG).unwrap();
+    Ticket::new(
+        config,
+        tensors(WEIGHTS),
+        Precision::F32,
+        Provenance::default(),
+    )
+    .unwrap()
+}
+
+async fn fixture_error<B: Backend>(device: &B::Device) -> f32 {
+    let io = tensors(IO);
+    let (input, expected) = (&io["input"], &io["output"]);
+    let model = fixture_ticket().build::<B>(device).unwrap();
+    let shape: [usize; 4] = input.shape.clone().try_into().unwrap();
+    let x = Tensor::<B, 4>::from_data(TensorData::new(input.data.clone(), shape), device);
+    let out = model.forward(x).into_data_async().await.unwrap();
+    let out = out.convert::<f32>().into_vec::<f32>().unwrap();
+    out.iter()
+        .zip(&expected.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+#[wasm_bindgen_test]
+async fn reproduces_the_reference_on_the_cpu() {
+    let err = fixture_error::<Flex>(&Default::default()).await;
+    console_log!("promptir-tiny on the CPU (wasm): max abs error {err:e}");
+    assert!(err < 1e-4, "{err}");
+}
+
+#[wasm_bindgen_test]
+async fn reproduces_the_reference_on_webgpu() {
+    let device = webgpu_device().await;
+    let err = fixture_error::<Wgpu>(&device).await;
+    console_log!("promptir-tiny on WebGPU: max abs error {err:e}");
+    assert!(err < 1e-4, "{err}");
+}
+
+/// Restores the test image through the Engine API, as the JavaScript package does.
+async fn restore_tiled(backend: &str) -> Vec<u8> {
+    let engine = Engine::create(Vec::new(), backend.into()).await.unwrap();
+    assert_eq!(engine.backend(), backend);
+    let input = image::load_from_memory(TILED_INPUT).unwrap().to_rgba8();
+    let (w, h) = input.dimensions();
+    let job = engine.start(input.into_raw(), w, h, 32).unwrap();
+    assert_eq!(job.tiles(), 6, "76x52 in 32-pixel tiles");
+    for i in 0..job.tiles() {
+        JsFuture::from(job.run(i)).await.unwrap();
+    }
+    job.finish().unwrap()
+}
+
+fn assert_matches_native(got: &[u8], backend: &str) {
+    let want = image::load_from_memory(TILED_EXPECTED)
+        .unwrap()
+        .to_rgba8()
+        .into_raw();
+    assert_eq!(got.len(), want.len());
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (*a as i32 - *b as i32).abs())
+        .max()
+        .unwrap();
+    console_log!("tiled restore on {backend}: largest difference from native {worst}/255");
+    assert!(
+        worst <= 1,
+        "{backend}: differs from the native pipeline by {worst}/255"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn tiled_restore_equals_the_native_pipeline_on_the_cpu() {
+    assert_matches_native(&restore_tiled("cpu").await, "cpu");
+}
+
+#[wasm_bindgen_test]
+async fn tiled_restore_equals_the_native_pipeline_on_webgpu() {
+    assert_matches_native(&restore_tiled("webgpu").await, "webgpu");
+}
+
+fn message(e: wasm_bindgen::JsError) -> String {
+    let v: wasm_bindgen::JsValue = e.into();
+    js_sys::Error::from(v).message().into()
+}
+
+#[wasm_bindgen_test]
+async fn bad_tickets_are_clear_errors() {
+    let mut good = fixture_ticket().to_bytes().unwrap();
+    let garbage = b"not a ticket at all".to_vec();
+    let msg = message(Engine::create(garbage, "cpu".into()).await.err().unwrap());
+    assert!(msg.contains("ticket") || msg.contains("header"), "{msg}");
+
+    let n = good.len();
+    good[n - 3] ^= 0xff;
+    let msg = message(Engine::create(good, "cpu".into()).await.err().unwrap());
+    assert!(msg.contains("checksum"), "{msg}");
+
+    let msg = message(
+        Engine::create(Vec::new(), "tpu".into())
+            .await
+            .err()
+            .unwrap(),
+    );
+    assert!(msg.contains("unknown backend"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+async fn bad_images_are_clear_errors() {
+    let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
+    let msg = message(engine.start(vec![0; 12], 2, 2, 0).err().unwrap());
+    assert!(msg.contains("16 bytes"), "{msg}");
+    let msg = message(engine.start(Vec::new(), 0, 0, 0).err().unwrap());
+    assert!(msg.contains("empty"), "{msg}");
+    let msg = message(engine.start(Vec::new(), 10_000, 10_000, 0).err().unwrap());
+    assert!(msg.contains("limit"), "{msg}");
+    let msg = message(degrade_rgba(vec![0; 16], 2, 2, "snow", 0).err().unwrap());
+    assert!(msg.contains("snow"), "{msg}");
+    // The engine still works after errors.
+    let job = engine.start(vec![128; 16 * 16 * 4], 16, 16, 0).unwrap();
+    JsFuture::from(job.run(0)).await.unwrap();
+    assert_eq!(job.finish().unwrap().len(), 16 * 16 * 4);
+}
