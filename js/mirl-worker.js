@@ -78,6 +78,7 @@ export class WorkerRestorer {
     const promise = this.#call('restore', [input, { tileSize }], { onProgress });
     const onAbort = () => this.#worker?.postMessage({ id: -1, method: 'abort', args: [promise.id] });
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     try {
       const { image: out, backend } = await promise;
       this.#backend = backend;

@@ -22,3 +22,4 @@ echo "== the npm package in a page (headless Chromium via playwright-core)"
 bash scripts/build-pkg.sh --dev
 (cd tests/browser && npm install --no-audit --no-fund --silent)
 node tests/browser/api.test.mjs
+node tests/browser/vite.test.mjs

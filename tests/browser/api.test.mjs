@@ -41,6 +41,13 @@ try {
     assert.ok(r.info.parameters > 0 && r.info.density > 0 && r.info.density <= 1);
   }
 
+  const w = await page.evaluate((u) => window.viaWorker(u), `/photos/${photo}`);
+  console.log(`WorkerRestorer: ran on ${w.backend}, PSNR noisy ${w.noisy.toFixed(2)} dB -> restored ${w.restored.toFixed(2)} dB; aborted: ${w.aborted}`);
+  assert.equal(w.backend, 'cpu');
+  assert.ok(w.restored > w.noisy + 1);
+  assert.equal(w.progress.length, 6);
+  assert.equal(w.aborted, 'AbortError');
+
   const e = await page.evaluate(() => window.errors());
   console.log('errors:', e);
   assert.match(e.notAnImage, /not an image/);
@@ -53,7 +60,7 @@ try {
 
   assert.deepEqual(offsite, [], 'requests left the origin');
   const own = new Set(requests.map((p) => p.replace(/\?.*$/, '')));
-  const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl_core\.js|mirl_core_bg\.wasm)|test\/api\.html|photos\/.*|favicon\.ico)$/.test(p));
+  const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl-worker\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm)|test\/api\.html|photos\/.*|favicon\.ico)$/.test(p));
   assert.deepEqual(unexpected, [], 'the library fetched something besides its own files');
   const panics = console_.filter((l) => /panicked|RuntimeError|unreachable/.test(l));
   assert.deepEqual(panics, [], 'panic text in the console');

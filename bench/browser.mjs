@@ -1,0 +1,59 @@
+// Browser figures for the npm package (pkg/, build it first: bash scripts/build-pkg.sh):
+// wasm size raw and gzipped, ticket size, time to first restore (create + first restore,
+// kernel compilation included), and ms per megapixel once warm, on WebGPU and on the CPU in
+// headless Chromium. WebGPU here is SwiftShader (a CPU emulation): a real GPU is far faster.
+//   node bench/browser.mjs [--size 256] [--runs 3]
+import { statSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch } from '../tests/browser/chromium.mjs';
+import { serve } from '../tests/browser/server.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const size = arg('size', 256);
+const runs = arg('runs', 3);
+const wasmPath = join(repo, 'pkg/mirl_core_bg.wasm');
+const wasm = readFileSync(wasmPath);
+console.log(`wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped; ` +
+  `default ticket: ${statSync(join(repo, 'tickets/default.mirl')).size} bytes (inside the wasm)`);
+
+const { server, url } = await serve({ '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench') });
+const browser = await launch();
+try {
+  for (const backend of ['webgpu', 'cpu']) {
+    // A fresh page per backend, so the first restore includes everything a visitor waits for.
+    const page = await browser.newPage();
+    await page.goto(`${url}/bench/browser.html`);
+    const r = await page.evaluate(async ([backend, size, runs]) => {
+      const { Restorer } = await import('/pkg/mirl.js');
+      const image = new ImageData(size, size);
+      for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 7919) % 251;
+      const t0 = performance.now();
+      const restorer = await Restorer.create({ backend });
+      const t1 = performance.now();
+      await restorer.restore(image);
+      const t2 = performance.now();
+      const times = [];
+      for (let i = 0; i < runs; i++) {
+        const s = performance.now();
+        await restorer.restore(image);
+        times.push(performance.now() - s);
+      }
+      times.sort((a, b) => a - b);
+      return { backend: restorer.backend, info: restorer.info(), create: t1 - t0, first: t2 - t0, median: times[times.length >> 1], times };
+    }, [backend, size, runs]);
+    const mp = (size * size) / 1e6;
+    console.log(`${r.backend}: network ${r.info.parameters} parameters (${r.info.nonzero} non-zero); ` +
+      `create ${r.create.toFixed(0)} ms; first ${size}x${size} restore done ${r.first.toFixed(0)} ms after create started; ` +
+      `warm median ${r.median.toFixed(0)} ms = ${(r.median / mp).toFixed(0)} ms/MP (runs: ${r.times.map((t) => t.toFixed(0)).join(', ')})`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
