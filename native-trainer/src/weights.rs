@@ -67,26 +67,29 @@ fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, HostTensor)>> {
     let st = safetensors::SafeTensors::deserialize(bytes)?;
     st.tensors()
         .into_iter()
-        .map(|(name, view)| {
-            use safetensors::Dtype as D;
-            let data = match view.dtype() {
-                D::F32 => to_f32(view.data(), 4, |c| {
-                    f32::from_le_bytes(c.try_into().unwrap())
-                }),
-                D::F16 => to_f32(view.data(), 2, |c| {
-                    f16::from_le_bytes([c[0], c[1]]).to_f32()
-                }),
-                D::BF16 => to_f32(view.data(), 2, |c| {
-                    bf16::from_le_bytes([c[0], c[1]]).to_f32()
-                }),
-                D::F64 => to_f32(view.data(), 8, |c| {
-                    f64::from_le_bytes(c.try_into().unwrap()) as f32
-                }),
-                other => bail!("{name} has dtype {other:?}; weights must be floating point"),
-            };
-            Ok((name, HostTensor::new(view.shape().to_vec(), data)))
-        })
+        .map(|(name, view)| Ok((name.clone(), host_tensor(&name, &view)?)))
         .collect()
+}
+
+/// A floating-point safetensors tensor (f32, f16, bf16 or f64) as f32 in host memory.
+pub fn host_tensor(name: &str, view: &safetensors::tensor::TensorView) -> Result<HostTensor> {
+    use safetensors::Dtype as D;
+    let data = match view.dtype() {
+        D::F32 => to_f32(view.data(), 4, |c| {
+            f32::from_le_bytes(c.try_into().unwrap())
+        }),
+        D::F16 => to_f32(view.data(), 2, |c| {
+            f16::from_le_bytes([c[0], c[1]]).to_f32()
+        }),
+        D::BF16 => to_f32(view.data(), 2, |c| {
+            bf16::from_le_bytes([c[0], c[1]]).to_f32()
+        }),
+        D::F64 => to_f32(view.data(), 8, |c| {
+            f64::from_le_bytes(c.try_into().unwrap()) as f32
+        }),
+        other => bail!("{name} has dtype {other:?}; weights must be floating point"),
+    };
+    Ok(HostTensor::new(view.shape().to_vec(), data))
 }
 
 fn read_pytorch(path: &Path) -> Result<Vec<(String, HostTensor)>> {

@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 
 use anyhow::{bail, ensure, Context, Result};
-use mirl::params::{HostTensor, NamedParams};
+use mirl::params::NamedParams;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::masks::Masks;
 use super::report::RoundReport;
+use crate::weights::host_tensor;
 
 pub const FILE: &str = "checkpoint.safetensors";
 const FORMAT: &str = "mirl-checkpoint";
@@ -119,9 +120,9 @@ impl Checkpoint {
                     .keep
                     .insert(param.to_string(), data.iter().map(|&b| b != 0).collect());
             } else if let Some(param) = name.strip_prefix("init/") {
-                init.insert(param.to_string(), host(view.shape(), data));
+                init.insert(param.to_string(), host_tensor(&name, &view)?);
             } else if let Some(param) = name.strip_prefix("rewind/") {
-                rewind.insert(param.to_string(), host(view.shape(), data));
+                rewind.insert(param.to_string(), host_tensor(&name, &view)?);
             } else if name == "model" {
                 model = Some(data.to_vec());
             } else if name == "optim" {
@@ -138,14 +139,6 @@ impl Checkpoint {
             optim: optim.context("the checkpoint has no optimizer state")?,
         })
     }
-}
-
-fn host(shape: &[usize], bytes: &[u8]) -> HostTensor {
-    let data = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    HostTensor::new(shape.to_vec(), data)
 }
 
 /// The settings that differ between a run and a resume attempt, as "key: was A, now B".
