@@ -13,6 +13,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have chromium || need_apt+=(chromium)
 have chromedriver || need_apt+=(chromium-driver)
 have wasm-opt || need_apt+=(binaryen)
+have firefox || need_apt+=(firefox-esr)
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -28,6 +29,8 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 # wasm-pack, and wasm-bindgen-cli at exactly the version in Cargo.lock (the generated glue and
 # the library must match).
 have wasm-pack || cargo install wasm-pack
+# Debian packages no geckodriver; crates.io has it.
+have geckodriver || cargo install geckodriver
 lock_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
 if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$lock_version" ]; then
     cargo install wasm-bindgen-cli --version "$lock_version"

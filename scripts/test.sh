@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine, then runs every test: native (CPU and wgpu on any Vulkan device,
-# lavapipe included), then the WebAssembly build in headless Chromium (WebGPU on SwiftShader,
-# and the CPU).
+# lavapipe included), then the WebAssembly build in headless Chromium (WebGPU on SwiftShader)
+# and Firefox ESR (WebGPU on lavapipe), and on the CPU in both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
@@ -16,6 +16,9 @@ cargo test --locked --workspace
 echo "== browser tests (headless Chromium, flags in webdriver.json)"
 # SwiftShader compiles each WebGPU kernel slowly: allow minutes per test.
 WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" \
+    --features wgpu --test web
+echo "== browser tests (headless Firefox ESR, WebGPU on lavapipe; prefs in webdriver.json)"
+WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" \
     --features wgpu --test web
 
 echo "== the npm package in a page (headless Chromium via playwright-core)"
