@@ -2,7 +2,7 @@
 // wasm size raw and gzipped, ticket size, time to first restore (create + first restore,
 // kernel compilation included), and ms per megapixel once warm, on WebGPU and on the CPU in
 // headless Chromium. WebGPU here is SwiftShader (a CPU emulation): a real GPU is far faster.
-//   node bench/browser.mjs [--size 256] [--runs 3]
+//   node bench/browser.mjs [--size 256] [--runs 3] [--ticket T.mirl]   (default: the bundled ticket)
 import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
@@ -16,25 +16,31 @@ const arg = (name, fallback) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const size = arg('size', 256);
+const ticketIndex = process.argv.indexOf('--ticket');
+const ticketPath = ticketIndex > 0 ? resolve(process.argv[ticketIndex + 1]) : null;
 const runs = arg('runs', 3);
 const wasmPath = join(repo, 'pkg/mirl_core_bg.wasm');
 const wasm = readFileSync(wasmPath);
 console.log(`wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped; ` +
-  `default ticket: ${statSync(join(repo, 'tickets/default.mirl')).size} bytes (inside the wasm)`);
+  `default ticket: ${statSync(join(repo, 'tickets/default.mirl')).size} bytes (inside the wasm)` +
+  (ticketPath ? `; measuring ${ticketPath} (${statSync(ticketPath).size} bytes)` : ''));
 
-const { server, url } = await serve({ '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench') });
+const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench') };
+if (ticketPath) mounts['/ticket/'] = dirname(ticketPath);
+const ticketUrl = ticketPath ? `/ticket/${ticketPath.split('/').pop()}` : null;
+const { server, url } = await serve(mounts);
 const browser = await launch();
 try {
   for (const backend of ['webgpu', 'cpu']) {
     // A fresh page per backend, so the first restore includes everything a visitor waits for.
     const page = await browser.newPage();
     await page.goto(`${url}/bench/browser.html`);
-    const r = await page.evaluate(async ([backend, size, runs]) => {
+    const r = await page.evaluate(async ([backend, size, runs, ticket]) => {
       const { Restorer } = await import('/pkg/mirl.js');
       const image = new ImageData(size, size);
       for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 7919) % 251;
       const t0 = performance.now();
-      const restorer = await Restorer.create({ backend });
+      const restorer = await Restorer.create(ticket ? { backend, ticket } : { backend });
       const t1 = performance.now();
       await restorer.restore(image);
       const t2 = performance.now();
@@ -46,7 +52,7 @@ try {
       }
       times.sort((a, b) => a - b);
       return { backend: restorer.backend, info: restorer.info(), create: t1 - t0, first: t2 - t0, median: times[times.length >> 1], times };
-    }, [backend, size, runs]);
+    }, [backend, size, runs, ticketUrl]);
     const mp = (size * size) / 1e6;
     console.log(`${r.backend}: network ${r.info.parameters} parameters (${r.info.nonzero} non-zero); ` +
       `create ${r.create.toFixed(0)} ms; first ${size}x${size} restore done ${r.first.toFixed(0)} ms after create started; ` +
