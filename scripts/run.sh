@@ -18,7 +18,8 @@ nt restore "$out/noisy.png" -o "$out/restored.png"
 echo "noisy:    $(nt metrics "$photo" "$out/noisy.png")"
 echo "restored: $(nt metrics "$photo" "$out/restored.png")  ($out/restored.png)"
 nt import "$fixture/weights.ckpt" --config "$fixture/config.json" -o "$out/paper.mirl"
-nt inspect "$out/paper.mirl" | head -9
+nt inspect "$out/paper.mirl" > "$out/paper-inspect.txt"
+head -9 "$out/paper-inspect.txt"
 nt infer --ticket "$out/paper.mirl" --input "$fixture/io.safetensors" -o "$out/paper-output.safetensors"
 python3 - "$fixture/io.safetensors" "$out/paper-output.safetensors" <<'PY'
 import json, struct, sys
