@@ -47,6 +47,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools (and ripgrep), end quietly when the reader of our output goes
+    // away (`native-trainer inspect T.mirl | head`), instead of panicking in println!.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(args),

@@ -231,3 +231,31 @@ fn no_arguments_prints_help() {
         "{text}"
     );
 }
+
+/// `inspect T.mirl | head -1`: the tool ends quietly when its reader goes away.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    let fixture = common::fixture("promptir-tiny");
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = dir.path().join("t.mirl");
+    common::ok(&[
+        &"import",
+        &fixture.join("weights.safetensors"),
+        &"--config",
+        &fixture.join("config.json"),
+        &"-o",
+        &ticket,
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
+        .args([std::ffi::OsStr::new("inspect"), ticket.as_os_str()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end before the tool has printed anything: every write it makes fails.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
