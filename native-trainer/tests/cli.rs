@@ -236,17 +236,8 @@ fn no_arguments_prints_help() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     use std::process::{Command, Stdio};
-    let fixture = common::fixture("promptir-tiny");
     let dir = tempfile::tempdir().unwrap();
-    let ticket = dir.path().join("t.mirl");
-    common::ok(&[
-        &"import",
-        &fixture.join("weights.safetensors"),
-        &"--config",
-        &fixture.join("config.json"),
-        &"-o",
-        &ticket,
-    ]);
+    let ticket = import(dir.path(), "promptir-tiny", "weights.safetensors", "f16");
     let mut child = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
         .args([std::ffi::OsStr::new("inspect"), ticket.as_os_str()])
         .stdout(Stdio::piped())
