@@ -8,5 +8,6 @@ export class WorkerRestorer {
   info(): TicketInfo;
   restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
   degrade(image: ImageData, kind: string, seed?: number): Promise<ImageData>;
+  compare(reference: ImageData, test: ImageData): Promise<{ psnr: number; ssim: number }>;
   free(): void;
 }

@@ -93,6 +93,11 @@ export class WorkerRestorer {
     return this.#call('degrade', [imageData, kind, seed]);
   }
 
+  /** As `compare` in mirl.js, in the worker: resolves to { psnr, ssim }. */
+  compare(reference, test) {
+    return this.#call('compare', [reference, test]);
+  }
+
   /** Stops the worker. Later calls reject. */
   free() {
     if (!this.#worker) return;

@@ -77,3 +77,6 @@ export function toImageData(image: ImageInput): Promise<ImageData>;
  * 'haze', or a chain such as 'noise:25+jpeg:40'. Deterministic in `seed`.
  */
 export function degrade(image: ImageData, kind: string, seed?: number): ImageData;
+
+/** PSNR (dB; Infinity when identical) and SSIM of `test` against `reference`, as `native-trainer metrics`. */
+export function compare(reference: ImageData, test: ImageData): { psnr: number; ssim: number };

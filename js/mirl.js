@@ -8,7 +8,7 @@
 // This module wraps the WebAssembly core (mirl_core.js) with the image handling, progress,
 // cancellation and fallbacks a page needs.
 
-import initCore, { Engine, degradeRgba } from './mirl_core.js';
+import initCore, { Engine, compareRgba, degradeRgba } from './mirl_core.js';
 
 /** Largest image accepted, in pixels (the same limit as the native tool). */
 export const MAX_PIXELS = 32 * 1024 * 1024;
@@ -209,4 +209,16 @@ export function degrade(imageData, kind, seed = 0) {
   if (!initialized) throw new Error('call `await init()` before degrade()');
   const out = degradeRgba(new Uint8Array(imageData.data.buffer.slice(0)), imageData.width, imageData.height, kind, BigInt(seed));
   return new ImageData(new Uint8ClampedArray(out.buffer, out.byteOffset, out.length), imageData.width, imageData.height);
+}
+
+/**
+ * PSNR (dB) and SSIM of `test` against `reference`, two ImageData of one size, as
+ * `native-trainer metrics` computes them (RGB, alpha ignored). Call `await init()` first.
+ */
+export function compare(reference, test) {
+  if (!initialized) throw new Error('call `await init()` before compare()');
+  if (reference.width !== test.width || reference.height !== test.height) {
+    throw new Error(`images differ in size: ${reference.width}x${reference.height} and ${test.width}x${test.height}`);
+  }
+  return compareRgba(new Uint8Array(reference.data.buffer), new Uint8Array(test.data.buffer), test.width, test.height);
 }

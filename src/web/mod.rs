@@ -170,6 +170,36 @@ fn err(msg: &str) -> JsValue {
     js_sys::Error::new(msg).into()
 }
 
+/// PSNR and SSIM of `test` against `reference` (RGBA, alpha ignored), as `native-trainer metrics`.
+#[wasm_bindgen(js_name = compareRgba)]
+pub fn compare_rgba(
+    reference: &[u8],
+    test: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<JsValue, JsError> {
+    let rgb = |rgba: &[u8]| -> Result<image::RgbImage, JsError> {
+        if rgba.len() != width as usize * height as usize * 4 {
+            return Err(JsError::new("the pixel data does not match the image size"));
+        }
+        let rgba = RgbaImage::from_raw(width, height, rgba.to_vec()).expect("length checked");
+        Ok(DynamicImage::ImageRgba8(rgba).to_rgb8())
+    };
+    let (a, b) = (rgb(reference)?, rgb(test)?);
+    let js = |e: crate::Error| JsError::new(&e.to_string());
+    let scores = Scores {
+        psnr: crate::metrics::psnr(&a, &b).map_err(js)?,
+        ssim: crate::metrics::ssim(&a, &b).map_err(js)?,
+    };
+    serde_wasm_bindgen::to_value(&scores).map_err(|e| JsError::new(&e.to_string()))
+}
+
+#[derive(Serialize)]
+struct Scores {
+    psnr: f64,
+    ssim: f64,
+}
+
 /// Degrades an RGBA image (alpha kept) as `native-trainer degrade --kind KIND --seed SEED`.
 #[wasm_bindgen(js_name = degradeRgba)]
 pub fn degrade_rgba(

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch } from './chromium.mjs';
-import { serve } from './server.mjs';
+import { serve } from '../../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));

@@ -1,8 +1,12 @@
-// A static file server for browser tests and the demo: serves `root` on 127.0.0.1 with the
-// wasm MIME type and the COOP/COEP headers a threaded page needs, and records every request.
+// The demo's static file server, also used by the browser tests and benchmarks: serves folders
+// on 127.0.0.1 with the wasm MIME type and the COOP/COEP headers a threaded page needs, and
+// records every request.
+//
+//   node scripts/serve.mjs [--port 8000]    # www/ at /, pkg/ at /pkg/
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve } from 'node:path';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -43,7 +47,30 @@ export function serve(mounts, port = 0) {
       res.end('not found');
     }
   });
-  return new Promise((ok) =>
-    server.listen(port, '127.0.0.1', () => ok({ server, requests, url: `http://127.0.0.1:${server.address().port}` })),
-  );
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok({ server, requests, url: `http://127.0.0.1:${server.address().port}` }));
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const at = process.argv.indexOf('--port');
+  const port = at > 0 ? Number(process.argv[at + 1]) : 8000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`serve: --port needs a port number, not ${JSON.stringify(process.argv[at + 1])}`);
+    process.exit(2);
+  }
+  try {
+    await stat(join(repo, 'pkg/mirl_core_bg.wasm'));
+  } catch {
+    console.error('serve: pkg/ is not built; run bash scripts/build-pkg.sh first');
+    process.exit(1);
+  }
+  const { server, url } = await serve({ '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg') }, port).catch((e) => {
+    console.error(`serve: cannot listen on 127.0.0.1:${port}: ${e.message}`);
+    process.exit(1);
+  });
+  console.log(`mirl demo: ${url}/  (Ctrl+C stops the server)`);
+  process.on('SIGINT', () => server.close(() => process.exit(0)));
 }

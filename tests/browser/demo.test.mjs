@@ -1,0 +1,173 @@
+// The demo site (www/) end to end in headless Chromium: restore the small noisy sample on
+// WebGPU (SwiftShader here) and with the CPU forced, check the restored canvas changed and
+// scores better than the degraded one, then the paths a visitor takes: paste, a file that is
+// not an image, an oversized file, a second restore cancelling the first, Cancel, the
+// "degrade first" panel, and leaving mid-restore. No request may leave the page's origin.
+// Screenshots go to $MIRL_E2E_OUT (default $CARGO_TARGET_DIR/e2e). Needs pkg/ (build-pkg.sh).
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch } from './chromium.mjs';
+import { serve } from '../../scripts/serve.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
+const out = resolve(process.env.MIRL_E2E_OUT ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'e2e'));
+mkdirSync(out, { recursive: true });
+
+const { server, requests, url } = await serve({ '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg') });
+const browser = await launch();
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const offsite = [];
+  const log = [];
+  page.on('request', (r) => { if (!r.url().startsWith(url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) offsite.push(r.url()); });
+  page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+  page.on('worker', (w) => w.on('console', (m) => log.push(`worker ${m.type()}: ${m.text()}`)));
+
+  const state = () => page.evaluate(() => document.body.dataset.state);
+  const waitFor = (predicate, arg, timeout = 600_000) => page.waitForFunction(predicate, arg, { timeout, polling: 250 });
+  const waitDone = (backend) =>
+    waitFor((b) => document.body.dataset.state === 'done' && document.body.dataset.backend === b, backend);
+  const result = () =>
+    page.evaluate(() => {
+      const pixels = (id) => { const c = document.getElementById(id); return c.getContext('2d').getImageData(0, 0, c.width, c.height).data; };
+      const [a, b] = [pixels('before'), pixels('after')];
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
+      const s = document.getElementById('scores');
+      return {
+        backend: document.body.dataset.backend,
+        seconds: Number(document.body.dataset.seconds),
+        status: document.getElementById('status').textContent,
+        meanDiff: diff / a.length,
+        scored: !s.hidden,
+        psnrIn: Number(s.dataset.psnrIn), psnrOut: Number(s.dataset.psnrOut),
+        ssimIn: Number(s.dataset.ssimIn), ssimOut: Number(s.dataset.ssimOut),
+        download: document.getElementById('download').getAttribute('download'),
+        href: document.getElementById('download').getAttribute('href'),
+        message: document.getElementById('message').hidden ? null : document.getElementById('message').textContent,
+      };
+    });
+  const sample = (label) => page.getByRole('button', { name: label }).click();
+  const drop = (spec) =>
+    page.evaluate(async ({ name, type, size, fromUrl }) => {
+      const body = fromUrl ? await (await fetch(fromUrl)).blob() : new Uint8Array(size);
+      const dt = new DataTransfer();
+      dt.items.add(new File([body], name, { type }));
+      document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, spec);
+  const errorShown = () => waitFor(() => document.body.dataset.state === 'error', undefined, 30_000).then(result);
+
+  await page.goto(`${url}/`);
+  await waitFor(() => document.body.dataset.state === 'ready', undefined, 120_000);
+  const facts = await page.locator('#ticket').innerText();
+  console.log(`ticket facts: ${facts.replace(/\s*\n\s*/g, ' | ')}`);
+  assert.match(facts, /Parameters\s+[\d,]+/);
+  assert.match(facts, /Ticket\s+\d+ KB, f16/);
+
+  // WebGPU: the default ('best available') in this browser.
+  await sample('Portrait, noisy (small)');
+  await waitDone('webgpu');
+  const gpu = await result();
+  console.log(`WebGPU: ${gpu.status} PSNR ${gpu.psnrIn.toFixed(2)} -> ${gpu.psnrOut.toFixed(2)} dB, SSIM ${gpu.ssimIn.toFixed(4)} -> ${gpu.ssimOut.toFixed(4)}`);
+  assert.ok(gpu.meanDiff > 1, `the restored canvas should differ from the input (mean |diff| ${gpu.meanDiff})`);
+  assert.ok(gpu.psnrOut > gpu.psnrIn + 1, `restored ${gpu.psnrOut} dB vs noisy ${gpu.psnrIn} dB`);
+  assert.equal(gpu.download, 'astronaut-noisy-restored.png');
+  assert.match(gpu.href, /^blob:/);
+  await page.screenshot({ path: join(out, 'demo-webgpu.png'), fullPage: true });
+
+  // CPU forced: switching the backend restores the same photo again.
+  await page.getByLabel('CPU').check();
+  await waitDone('cpu');
+  const cpu = await result();
+  console.log(`CPU: ${cpu.status} PSNR ${cpu.psnrIn.toFixed(2)} -> ${cpu.psnrOut.toFixed(2)} dB, SSIM ${cpu.ssimIn.toFixed(4)} -> ${cpu.ssimOut.toFixed(4)}`);
+  assert.ok(cpu.meanDiff > 1);
+  assert.ok(cpu.psnrOut > cpu.psnrIn + 1, `restored ${cpu.psnrOut} dB vs noisy ${cpu.psnrIn} dB`);
+  assert.ok(Math.abs(cpu.psnrOut - gpu.psnrOut) < 0.05, `CPU ${cpu.psnrOut} and WebGPU ${gpu.psnrOut} should agree`);
+  await page.locator('#split').fill('30');
+  await page.screenshot({ path: join(out, 'demo-cpu-slider.png'), fullPage: true });
+  await page.getByLabel('Side by side').check();
+  await page.screenshot({ path: join(out, 'demo-cpu-side-by-side.png'), fullPage: true });
+  await page.getByLabel('Before/after slider').check();
+
+  // A file that is not an image, then one too large: a message, and the page keeps working.
+  await drop({ name: 'notes.txt', type: 'text/plain', size: 64 });
+  const notImage = await errorShown();
+  console.log(`not an image: ${notImage.message}`);
+  assert.match(notImage.message, /notes\.txt: .*not an image/);
+  assert.equal(notImage.download, 'astronaut-noisy-restored.png', 'the last result stays');
+  await drop({ name: 'huge.png', type: 'image/png', size: 101 * 1024 * 1024 });
+  const huge = await errorShown();
+  console.log(`too large: ${huge.message}`);
+  assert.match(huge.message, /huge\.png is 101 MB; this page takes files up to 100 MB/);
+
+  // Paste a photo: restored, with no clean original to score against.
+  await page.evaluate(async () => {
+    const blob = await (await fetch('samples/astronaut-noisy.png')).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'from-clipboard.png', { type: 'image/png' }));
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+  });
+  await waitFor(() => document.body.dataset.state === 'done' && document.getElementById('download').download === 'from-clipboard-restored.png');
+  const pasted = await result();
+  assert.equal(pasted.scored, false);
+  assert.equal(pasted.message, null, 'a new photo clears the old message');
+  assert.match(pasted.status, /No clean original/);
+
+  // A second restore cancels the first: only the second's result shows, with no error.
+  await sample('Cat, noisy');
+  await sample('Coffee, JPEG re-shared twice');
+  await waitFor(() => document.body.dataset.state === 'done');
+  const second = await result();
+  assert.equal(second.download, 'coffee-reshared-restored.png');
+  assert.equal(second.message, null);
+  const size = await page.evaluate(() => [document.getElementById('after').width, document.getElementById('after').height]);
+  assert.deepEqual(size, [300, 200]);
+
+  // Cancel mid-restore.
+  await sample('Cat, noisy');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await state(), 'cancelled');
+  await page.waitForTimeout(3000); // the cancelled run must not come back as 'done'
+  assert.equal(await state(), 'cancelled');
+
+  // Degrade first: a clean photo, damaged in the page, restored and scored against itself.
+  await drop({ name: 'portrait.png', type: 'image/png', fromUrl: 'samples/astronaut.png' });
+  await waitFor(() => document.body.dataset.state === 'done' && document.getElementById('download').download === 'portrait-restored.png');
+  await page.getByLabel('Noise, σ').check();
+  await page.getByRole('button', { name: 'Degrade and restore' }).click();
+  await waitFor(() => document.body.dataset.state === 'done' && !document.getElementById('scores').hidden);
+  const degraded = await result();
+  console.log(`degrade first (noise 25): PSNR ${degraded.psnrIn.toFixed(2)} -> ${degraded.psnrOut.toFixed(2)} dB`);
+  assert.ok(degraded.psnrIn > 19 && degraded.psnrIn < 22, `σ 25 noise should give about 20.5 dB, got ${degraded.psnrIn}`);
+  assert.ok(degraded.psnrOut > degraded.psnrIn + 1);
+
+  // A phone-sized window.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(out, 'demo-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 1000 });
+
+  // Leaving mid-restore: the page reloads cleanly and works again.
+  await sample('Cat, noisy');
+  await page.reload();
+  await waitFor(() => document.body.dataset.state === 'ready', undefined, 120_000);
+
+  assert.deepEqual(offsite, [], 'requests left the origin');
+  const own = [...new Set(requests)].filter((p) => !/^\/(index\.html|app\.js|style\.css|samples\/[\w-]+\.png|pkg\/(mirl\.js|mirl-worker\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm))?$/.test(p));
+  assert.deepEqual(own, [], 'the page fetched something unexpected');
+  const bad = log.filter((l) => /panicked|RuntimeError|unreachable|pageerror/.test(l));
+  assert.deepEqual(bad, [], 'errors in the console');
+  console.log(`screenshots: ${['demo-webgpu.png', 'demo-cpu-slider.png', 'demo-cpu-side-by-side.png', 'demo-phone.png'].map((f) => join(out, f)).join(', ')}`);
+  console.log('demo.test: ok');
+} catch (err) {
+  failed = true;
+  console.error(err);
+} finally {
+  await browser.close();
+  server.close();
+}
+process.exit(failed ? 1 : 0);
