@@ -160,10 +160,34 @@ fn restore_keeps_size_alpha_and_grey() {
     let grey_in = dir.path().join("in-grey.png");
     crop.to_luma8().save(&grey_in).unwrap();
     let grey_out = dir.path().join("out-grey.png");
-    ok(&[&"restore", &grey_in, &"-o", &grey_out, &"--ticket", &ticket]);
+    let pair = dir.path().join("pair.png");
+    ok(&[
+        &"restore",
+        &grey_in,
+        &"-o",
+        &grey_out,
+        &"--ticket",
+        &ticket,
+        &"--before-after",
+        &pair,
+    ]);
     let back = image::open(&grey_out).unwrap();
     assert_eq!(back.color(), image::ColorType::L8);
     assert_eq!((back.width(), back.height()), (101, 75));
+
+    // --before-after: the input on the left, the result on the right, 4 white pixels apart.
+    let pair = image::open(&pair).unwrap().to_rgb8();
+    assert_eq!(pair.dimensions(), (2 * 101 + 4, 75));
+    let (input, output) = (crop.to_luma8(), back.to_luma8());
+    for (x, y) in [(0, 0), (50, 40), (100, 74)] {
+        let grey = |v: u8| image::Rgb([v, v, v]);
+        assert_eq!(*pair.get_pixel(x, y), grey(input.get_pixel(x, y).0[0]));
+        assert_eq!(
+            *pair.get_pixel(x + 105, y),
+            grey(output.get_pixel(x, y).0[0])
+        );
+        assert_eq!(*pair.get_pixel(102, y), grey(255));
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::tensor::backend::Backend;
-use image::DynamicImage;
+use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::pipeline::{self, DEFAULT_TILE};
 
@@ -28,6 +28,21 @@ pub struct Args {
     tile: u32,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
+    /// Also write the input and the result side by side (input on the left) here.
+    #[arg(long, value_name = "PATH")]
+    before_after: Option<PathBuf>,
+}
+
+/// Gap between the two halves of a before/after picture, in pixels.
+const GAP: u32 = 4;
+
+/// `before` and `after` side by side on white, `before` on the left.
+fn before_after(before: &DynamicImage, after: &DynamicImage) -> DynamicImage {
+    let (w, h) = (before.width(), before.height());
+    let mut pair = RgbImage::from_pixel(2 * w + GAP, h, Rgb([255, 255, 255]));
+    image::imageops::replace(&mut pair, &before.to_rgb8(), 0, 0);
+    image::imageops::replace(&mut pair, &after.to_rgb8(), (w + GAP) as i64, 0);
+    DynamicImage::ImageRgb8(pair)
 }
 
 struct Restore {
@@ -62,6 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     let ticket = super::ticket_or_default(args.ticket.as_deref())?;
     let image = imageio::load(&args.input)?;
     let (w, h) = (image.width(), image.height());
+    let before = args.before_after.as_ref().map(|_| image.clone());
     let start = Instant::now();
     let out = dispatch(
         args.backend,
@@ -74,6 +90,9 @@ pub fn run(args: Args) -> Result<()> {
     let mut inputs = vec![args.input.as_path()];
     inputs.extend(args.ticket.as_deref());
     imageio::save(&out, &args.output, &inputs)?;
+    if let (Some(path), Some(before)) = (&args.before_after, before) {
+        imageio::save(&before_after(&before, &out), path, &inputs)?;
+    }
     println!(
         "restored {}x{} in {:.2} s -> {}",
         w,

@@ -29,6 +29,8 @@ use crate::fsio;
 
 /// Steps whose mean loss is reported as a round's final loss.
 const LOSS_WINDOW: usize = 50;
+/// How often a run without a terminal logs its progress.
+const LOG_EVERY: Duration = Duration::from_secs(60);
 
 type Rec = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
@@ -118,9 +120,12 @@ impl WithAutodiff for Job {
             );
             bar.set_prefix(format!("{round}/{}", total_rounds - 1));
             bar.set_position(state.progress.step);
+            let (bar_start, log_start) = (state.progress.step, Instant::now());
             let round_start =
                 Instant::now() - Duration::from_secs_f64(state.progress.round_seconds);
             let mut last_save = Instant::now();
+            // Without a terminal (a log file, nohup) the bar is hidden: log a line a minute.
+            let mut last_log = Instant::now();
             for s in state.progress.step..steps {
                 if round == 0 && s == settings.rewind_step && settings.rewind_step > 0 {
                     state.rewind_to = Some(read_params(&state.model));
@@ -148,6 +153,18 @@ impl WithAutodiff for Job {
                 state.progress.step = s + 1;
                 bar.set_message(format!("loss {loss:.4}"));
                 bar.inc(1);
+                if bar.is_hidden() && last_log.elapsed() >= LOG_EVERY {
+                    let mean = losses.iter().sum::<f32>() / losses.len() as f32;
+                    let done = s + 1 - bar_start;
+                    eprintln!(
+                        "round {round}/{}: step {}/{steps}, loss {mean:.4} (mean of the last {}), {:.2} steps/s",
+                        total_rounds - 1,
+                        s + 1,
+                        losses.len(),
+                        done as f64 / log_start.elapsed().as_secs_f64(),
+                    );
+                    last_log = Instant::now();
+                }
                 if last_save.elapsed() >= every && s + 1 < steps {
                     state.progress.round_seconds = round_start.elapsed().as_secs_f64();
                     save(&out, &settings_json, &state)?;

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Scores tickets side by side for QUALITY.md: runs `native-trainer eval` on CBSD68 (noise
+sigma 15/25/50, synthetic rain and haze) and LIVE1 (JPEG q 10/20/30/40) for each ticket and
+prints Markdown tables: PSNR and SSIM of the degraded input and of each ticket's output,
+then parameters, non-zero parameters and bytes.
+
+    python3 scripts/quality.py dense=runs/ship/round-00.mirl ticket=runs/ship/round-04.mirl \
+        control=runs/control/round-00.mirl [--limit N] [--json-dir DIR]
+
+Each eval's JSON is kept in --json-dir (default $CARGO_TARGET_DIR/quality), and an eval whose
+JSON is already there is not run again, so an interrupted run picks up where it stopped.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("MIRL_SHARED", REPO.parent / "shared"))
+SUITES = [
+    ("cbsd68", "noise:15,noise:25,noise:50,rain,haze"),
+    ("live1", "jpeg:10,jpeg:20,jpeg:30,jpeg:40"),
+]
+
+
+def native_trainer(*args):
+    cmd = ["cargo", "run", "--locked", "--quiet", "-p", "native-trainer", "--", *args]
+    return subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
+
+
+def evaluate(name, ticket, suite, tasks, limit, json_dir):
+    out = json_dir / f"{name}-{suite}.json"
+    if not out.exists():
+        data = SHARED / "data/test" / suite
+        if not data.is_dir():
+            sys.exit(f"quality: {data} is missing (set MIRL_SHARED)")
+        args = ["eval", "--ticket", str(ticket), "--data", str(data), "--tasks", tasks, "--json", str(out)]
+        if limit:
+            args += ["--limit", str(limit)]
+        start = time.time()
+        native_trainer(*args)
+        print(f"quality: {name} on {suite} in {time.time() - start:.0f} s", file=sys.stderr)
+    return {t["task"]: t for t in json.loads(out.read_text())["tasks"]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tickets", nargs="+", metavar="NAME=TICKET")
+    p.add_argument("--limit", type=int, help="only the first N photos of each set")
+    p.add_argument("--json-dir", type=Path)
+    a = p.parse_args()
+    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/mirl-target"))
+    json_dir = a.json_dir or target / "quality"
+    json_dir.mkdir(parents=True, exist_ok=True)
+    tickets = []
+    for spec in a.tickets:
+        name, sep, path = spec.partition("=")
+        if not sep or not Path(path).is_file():
+            sys.exit(f"quality: {spec!r} is not NAME=TICKET with an existing ticket file")
+        tickets.append((name, Path(path).resolve()))
+
+    scores = {name: {} for name, _ in tickets}
+    for name, ticket in tickets:
+        for suite, tasks in SUITES:
+            for task, row in evaluate(name, ticket, suite, tasks, a.limit, json_dir).items():
+                scores[name][(suite, task)] = row
+    first = scores[tickets[0][0]]
+    names = [n for n, _ in tickets]
+    for metric, fmt in (("psnr", "{:.2f}"), ("ssim", "{:.4f}")):
+        unit = " (dB)" if metric == "psnr" else ""
+        print(f"\n| {metric.upper()}{unit} | photos | degraded input | " + " | ".join(names) + " |")
+        print("|---|---|---|" + "---|" * len(names))
+        for key, row in first.items():
+            suite, task = key
+            cells = [fmt.format(scores[n][key][f"output_{metric}"]) for n in names]
+            print(f"| {task} | {suite.upper()} ({row['images']}) | {fmt.format(row[f'input_{metric}'])} | " + " | ".join(cells) + " |")
+    print("\n| | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    facts = [json.loads(native_trainer("inspect", str(t), "--json")) for _, t in tickets]
+    print("| parameters | " + " | ".join(f"{f['parameters']:,}" for f in facts) + " |")
+    print("| non-zero parameters | " + " | ".join(f"{f['nonzero']:,} ({100 * f['density']:.1f}%)" for f in facts) + " |")
+    print("| ticket bytes | " + " | ".join(f"{f['file_bytes']:,} ({f['precision']})" for f in facts) + " |")
+
+
+if __name__ == "__main__":
+    main()
