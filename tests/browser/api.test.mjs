@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch } from './chromium.mjs';
-import { serve } from '../../scripts/serve.mjs';
+import { pageTest } from './chromium.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
@@ -16,16 +15,7 @@ assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scri
 assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
 const photo = readdirSync(photos).sort()[0];
 
-const { server, requests, url } = await serve({ '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos });
-const browser = await launch();
-let failed = false;
-try {
-  const page = await browser.newPage();
-  const offsite = [];
-  const console_ = [];
-  page.on('request', (r) => { if (!r.url().startsWith(url)) offsite.push(r.url()); });
-  page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => console_.push(`pageerror: ${e.message}`));
+await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url, requests }) => {
   await page.goto(`${url}/test/api.html`);
   await page.waitForFunction(() => window.ready === true);
 
@@ -58,18 +48,7 @@ try {
   assert.equal(e.stillWorks, true);
   assert.match(e.afterFree, /freed/);
 
-  assert.deepEqual(offsite, [], 'requests left the origin');
   const own = new Set(requests.map((p) => p.replace(/\?.*$/, '')));
   const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl-worker\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm)|test\/api\.html|photos\/.*|favicon\.ico)$/.test(p));
   assert.deepEqual(unexpected, [], 'the library fetched something besides its own files');
-  const panics = console_.filter((l) => /panicked|RuntimeError|unreachable/.test(l));
-  assert.deepEqual(panics, [], 'panic text in the console');
-  console.log('api.test: ok');
-} catch (err) {
-  failed = true;
-  console.error(err);
-} finally {
-  await browser.close();
-  server.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -1,5 +1,6 @@
 // Headless Chromium with WebGPU (SwiftShader), as the tests and benchmarks launch it.
 import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
 
 export const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
@@ -21,4 +22,38 @@ export function launch() {
     headless: true,
     args: CHROMIUM_ARGS,
   });
+}
+
+/**
+ * Runs a page test: serves `mounts` (as scripts/serve.mjs), opens a page in headless Chromium,
+ * and calls `body({ page, url, requests })`. Afterwards it checks that no request left the
+ * origin and that the console (the page's and its workers') shows no panic or uncaught error,
+ * then exits with 0 or 1.
+ */
+export async function pageTest(name, mounts, body, pageOptions = {}) {
+  const { server, requests, url } = await serve(mounts);
+  const browser = await launch();
+  let failed = false;
+  try {
+    const page = await browser.newPage(pageOptions);
+    const offsite = [];
+    const log = [];
+    const local = (u) => u.startsWith(url) || u.startsWith('blob:') || u.startsWith('data:');
+    page.on('request', (r) => { if (!local(r.url())) offsite.push(r.url()); });
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    page.on('worker', (w) => w.on('console', (m) => log.push(`worker ${m.type()}: ${m.text()}`)));
+    await body({ page, url, requests });
+    if (offsite.length) throw new Error(`requests left the origin: ${offsite.join(', ')}`);
+    const bad = log.filter((l) => /panicked|RuntimeError|unreachable|pageerror/.test(l));
+    if (bad.length) throw new Error(`errors in the console:\n${bad.join('\n')}`);
+    console.log(`${name}: ok`);
+  } catch (err) {
+    failed = true;
+    console.error(err);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  process.exit(failed ? 1 : 0);
 }
