@@ -253,6 +253,7 @@ impl Ticket {
             checksum(&metadata, views.iter().map(|(k, v)| (k.as_str(), v))),
         );
         safetensors::serialize(views, Some(metadata))
+            .map(sort_header)
             .map_err(|e| ticket_err(format!("cannot serialise: {e}")))
     }
 
@@ -396,6 +397,29 @@ fn encode_values(
             }
         }
     })
+}
+
+/// safetensors writes the metadata in `HashMap` order, so one ticket could be written as
+/// different bytes. Rewriting the header with its keys sorted (the same JSON entries, so the
+/// same length) makes a ticket's file a function of the ticket alone.
+fn sort_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let Ok(mut header) =
+        serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&bytes[8..8 + n])
+    else {
+        return bytes;
+    };
+    if let Some(meta) = header.get_mut("__metadata__") {
+        if let Ok(sorted) = serde_json::from_value::<BTreeMap<String, String>>(meta.clone()) {
+            *meta = serde_json::to_value(sorted).expect("strings serialise");
+        }
+    }
+    let json = serde_json::to_vec(&header).expect("JSON serialises");
+    if json.len() <= n {
+        bytes[8..8 + json.len()].copy_from_slice(&json);
+        bytes[8 + json.len()..8 + n].fill(b' ');
+    }
+    bytes
 }
 
 /// The `checksum` metadata value: CRC-32 over every metadata entry but the checksum and every tensor's name, dtype, shape and

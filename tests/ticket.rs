@@ -66,6 +66,35 @@ fn f32_round_trips_bit_exactly() {
 }
 
 #[test]
+fn a_ticket_always_writes_the_same_bytes() {
+    // The metadata lives in a HashMap, whose order changes from map to map: the header must not.
+    let t = ticket(Precision::F16);
+    let first = t.to_bytes().unwrap();
+    for _ in 0..8 {
+        assert_eq!(t.to_bytes().unwrap(), first);
+    }
+    let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
+    let keys = [
+        "checksum",
+        "config",
+        "format",
+        "format_version",
+        "precision",
+        "provenance",
+    ];
+    let at: Vec<usize> = keys
+        .iter()
+        .map(|k| header.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "metadata keys in order: {header}"
+    );
+    Ticket::from_bytes(&first).unwrap();
+}
+
+#[test]
 fn f16_and_int8_are_close_and_smaller() {
     let exact = ticket(Precision::F32);
     let f32_len = exact.to_bytes().unwrap().len();
