@@ -57,6 +57,15 @@ fn run_ok(args: &[String]) -> String {
     ok(&refs)
 }
 
+/// Runs a command that must succeed; returns what it logged on stderr.
+fn run_log(args: &[String]) -> String {
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
+    let out = common::cli(&refs);
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "native-trainer failed: {log}");
+    log
+}
+
 fn run_err(args: &[String]) -> String {
     let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
     err(&refs)
@@ -278,6 +287,85 @@ fn controls_use_the_tickets_masks_or_its_layer_densities() {
     }
 }
 
+/// A run on the clock (`--time-budget`) with its control (`--and-control`): every round,
+/// the control included, gets the same seconds; the control keeps the final ticket's masks.
+#[test]
+fn a_time_budget_covers_the_rounds_and_the_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let run = dir.path().join("run");
+    let started = Instant::now();
+    let log = run_log(&train_args(
+        &photos,
+        &run,
+        &[
+            "--rounds",
+            "1",
+            "--prune-fraction",
+            "0.5",
+            "--time-budget",
+            "12",
+            "--and-control",
+            "random-reinit",
+        ],
+    ));
+    let took = started.elapsed().as_secs_f64();
+    assert!(log.contains("time budget"), "{log}");
+    let report = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+    };
+    let control = run.join("control-random-reinit");
+    let (main, ctl) = (report(&run), report(&control));
+    let secs = main["settings"]["time_budget"].as_f64().unwrap();
+    assert_eq!(secs, 12.0);
+    let rows: Vec<&serde_json::Value> = main["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(ctl["rounds"].as_array().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3, "two rounds and the control");
+    let round_secs = ctl["settings"]["round_secs"].as_f64().unwrap();
+    assert!(
+        round_secs > 1.0 && round_secs < 4.0,
+        "{round_secs} s a round"
+    );
+    for row in &rows {
+        assert!(row["steps"].as_u64().unwrap() >= 1, "{row}");
+        let s = row["seconds"].as_f64().unwrap();
+        assert!(
+            (s - round_secs).abs() < 2.0,
+            "a round took {s} s, not {round_secs}"
+        );
+    }
+    assert!(
+        took < 12.0 + 25.0,
+        "the run took {took:.0} s on a 12 s budget"
+    );
+    let t = ticket(&control.join("round-00.mirl"));
+    assert_eq!(masks(&t), masks(&ticket(&run.join("round-01.mirl"))));
+    assert_eq!(t.provenance.extra["control"], "random-reinit");
+    assert!(t.provenance.extra["round_secs"].as_f64().is_some());
+
+    // Finished: running it again trains nothing more.
+    let again = run_log(&train_args(
+        &photos,
+        &run,
+        &[
+            "--rounds",
+            "1",
+            "--prune-fraction",
+            "0.5",
+            "--time-budget",
+            "12",
+            "--and-control",
+            "random-reinit",
+            "--resume",
+        ],
+    ));
+    assert!(again.contains("nothing to do"), "{again}");
+}
+
 #[test]
 fn bad_training_input_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
@@ -296,6 +384,14 @@ fn bad_training_input_is_refused_clearly() {
     assert!(msg.contains("multiple of 8"), "{msg}");
     let msg = run_err(&train_args(&photos, &out, &["--tasks", "snow"]));
     assert!(msg.contains("snow"), "{msg}");
+    let msg = run_err(&train_args(&photos, &out, &["--time-budget", "0"]));
+    assert!(msg.contains("--time-budget 0: must be positive"), "{msg}");
+    let msg = run_err(&train_args(
+        &photos,
+        &out,
+        &["--round-secs", "5", "--steps-per-round", "10"],
+    ));
+    assert!(msg.contains("--steps-per-round"), "{msg}");
     let msg = run_err(&train_args(&photos, &out, &["--resume"]));
     assert!(msg.contains("nothing to resume"), "{msg}");
 

@@ -33,6 +33,9 @@ pub struct Progress {
     pub rows: Vec<RoundReport>,
     /// Whether every round has finished.
     pub done: bool,
+    /// Seconds per round of a timed run, once settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_secs: Option<f64>,
 }
 
 pub struct Checkpoint {

@@ -32,7 +32,7 @@ pub const DEFAULT_VAL_TASKS: &str = "noise:25,jpeg:20,rain,haze";
 ///
 /// Example: `native-trainer train --data ../shared/data/train --out runs/quick --preset quick`
 /// writes runs/quick/round-00.mirl (dense), round-01.mirl, ... and report.md.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Args {
     /// Folder of clean training photos (PNG, JPEG, BMP). A few are held out for validation.
     #[arg(long)]
@@ -56,6 +56,14 @@ pub struct Args {
     /// Steps per round as epochs: passes of one crop per training photo.
     #[arg(long)]
     epochs_per_round: Option<f64>,
+    /// Train each round for this many seconds instead of a number of steps; the learning-rate
+    /// schedule follows the clock, and the reports give the steps taken.
+    #[arg(long, conflicts_with_all = ["steps_per_round", "epochs_per_round"])]
+    round_secs: Option<f64>,
+    /// Fit the whole run (with --and-control, the control too) into this many seconds: once
+    /// the first step has compiled the kernels, the time left is shared between the rounds.
+    #[arg(long, conflicts_with_all = ["steps_per_round", "epochs_per_round", "round_secs"])]
+    time_budget: Option<f64>,
     /// Linear warm-up steps at the start of each round (default: a ninth of the round).
     #[arg(long)]
     warmup_steps: Option<u64>,
@@ -93,6 +101,10 @@ pub struct Args {
     /// The ticket whose masks a control uses.
     #[arg(long, requires = "control")]
     masks_from: Option<PathBuf>,
+    /// After the last round, also train this control at the final ticket's masks with the
+    /// same steps (or seconds) per round, into OUT/control-<kind>.
+    #[arg(long, value_enum, conflicts_with = "control")]
+    and_control: Option<Control>,
     /// Training degradations with optional weights, e.g. "noise@2,osn,rain,haze".
     #[arg(long, default_value = DEFAULT_TASKS)]
     tasks: String,
@@ -174,7 +186,14 @@ pub struct Settings {
     /// Photos used and a CRC of their names and sizes, so a changed folder is noticed.
     pub data_fingerprint: String,
     pub rounds: u32,
+    /// Steps per round; 0 when rounds are timed (`round_secs`, `time_budget`).
     pub steps_per_round: u64,
+    /// Seconds per round, for timed rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_secs: Option<f64>,
+    /// Seconds for the whole run; the seconds per round are settled once it has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_budget: Option<f64>,
     pub warmup_steps: u64,
     pub batch: usize,
     pub crop: u32,
@@ -219,6 +238,7 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
     let precision: Precision = args.precision.parse()?;
 
     let data = Dataset::load(&args.data, crop.max(val_crop), val_images)?;
+    let timed = args.round_secs.is_some() || args.time_budget.is_some();
     let steps_per_round = match args.epochs_per_round {
         Some(e) => {
             ensure!(
@@ -227,16 +247,35 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
             );
             (e * data.train.len() as f64 / batch as f64).ceil() as u64
         }
+        None if timed => 0,
         None => args.steps_per_round.unwrap_or(recipe.steps_per_round),
     };
-    ensure!(steps_per_round >= 1, "--steps-per-round must be at least 1");
+    ensure!(
+        timed || steps_per_round >= 1,
+        "--steps-per-round must be at least 1"
+    );
+    for (flag, secs) in [
+        ("--round-secs", args.round_secs),
+        ("--time-budget", args.time_budget),
+    ] {
+        if let Some(secs) = secs {
+            ensure!(
+                secs > 0.0 && secs.is_finite(),
+                "{flag} {secs}: must be positive"
+            );
+        }
+    }
+    ensure!(
+        !timed || (args.warmup_steps.is_none() && args.rewind_step == 0),
+        "timed rounds warm up for a ninth of each round and rewind to initialisation; drop --warmup-steps and --rewind-step"
+    );
     let warmup_steps = args.warmup_steps.unwrap_or(steps_per_round / 9);
     ensure!(
         warmup_steps <= steps_per_round,
         "--warmup-steps {warmup_steps} is longer than the round ({steps_per_round} steps)"
     );
     ensure!(
-        args.rewind_step < steps_per_round,
+        timed || args.rewind_step < steps_per_round,
         "--rewind-step {} must be inside round 0 ({steps_per_round} steps)",
         args.rewind_step
     );
@@ -302,6 +341,8 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
         data_fingerprint: fingerprint(&data),
         rounds,
         steps_per_round,
+        round_secs: args.round_secs,
+        time_budget: args.time_budget,
         warmup_steps,
         batch,
         crop,
@@ -367,6 +408,7 @@ fn fingerprint(data: &Dataset) -> String {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let started = std::time::Instant::now();
     let (settings, data, control_masks) = settings(&args)?;
     ensure!(
         args.checkpoint_secs >= 0.0 && args.checkpoint_secs.is_finite(),
@@ -427,6 +469,43 @@ pub fn run(args: Args) -> Result<()> {
         out: args.out.clone(),
         checkpoint_secs: args.checkpoint_secs,
         workers: args.workers,
+        // A time budget is shared with the control that follows.
+        later_rounds: args.and_control.is_some() as u32,
+        started,
     };
-    crate::backend::dispatch_autodiff(args.backend, job)
+    crate::backend::dispatch_autodiff(args.backend, job)?;
+    match args.and_control {
+        Some(control) => run(control_args(&args, control)?),
+        None => Ok(()),
+    }
+}
+
+/// The arguments of the control that `--and-control` trains after the run in `args.out`:
+/// the final ticket's masks, and the same steps or seconds per round as the run's.
+fn control_args(args: &Args, control: Control) -> Result<Args> {
+    let out = &args.out;
+    let saved = checkpoint::Checkpoint::from_bytes(&fsio::read(&out.join(checkpoint::FILE))?)?;
+    let last = saved
+        .progress
+        .rows
+        .last()
+        .context("the run finished no round")?;
+    let name = serde_json::to_value(control)?;
+    let mut c = args.clone();
+    c.control = Some(control);
+    c.and_control = None;
+    c.masks_from = Some(out.join(&last.ticket));
+    c.out = out.join(format!("control-{}", name.as_str().unwrap_or("run")));
+    (c.rounds, c.target_density, c.prune_fraction) = (None, None, None);
+    if args.time_budget.is_some() {
+        c.time_budget = None;
+        c.round_secs = saved.progress.round_secs;
+    }
+    c.resume = c.out.join(checkpoint::FILE).exists();
+    eprintln!(
+        "control ({}): {}",
+        name.as_str().unwrap_or(""),
+        c.out.display()
+    );
+    Ok(c)
 }

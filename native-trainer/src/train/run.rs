@@ -21,7 +21,7 @@ use mirl::PromptIr;
 use super::checkpoint::{self, Checkpoint, Progress};
 use super::masks::{rewind, Masks};
 use super::report::{self, RoundReport};
-use super::step::{learning_rate, train_step, Adam, DeviceMasks};
+use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks};
 use super::{parse_tasks, Control, Settings};
 use crate::backend::WithAutodiff;
 use crate::data::{make_batch, mix_seed, BatchSpec, Dataset, Photo, Prefetcher, TaskMix};
@@ -43,6 +43,10 @@ pub struct Job {
     pub out: PathBuf,
     pub checkpoint_secs: f64,
     pub workers: usize,
+    /// Rounds that follow this run and share its time budget (a control).
+    pub later_rounds: u32,
+    /// When the command started, for the time budget.
+    pub started: Instant,
 }
 
 /// The mutable state of a run between steps.
@@ -65,6 +69,8 @@ impl WithAutodiff for Job {
             out,
             checkpoint_secs,
             workers,
+            later_rounds,
+            started,
         } = self;
         let settings_json = serde_json::to_value(&settings)?;
         let mut state = match existing {
@@ -100,37 +106,86 @@ impl WithAutodiff for Job {
         let total_rounds = settings.rounds + 1;
         let every = Duration::from_secs_f64(checkpoint_secs);
 
+        let timed = settings.round_secs.is_some() || settings.time_budget.is_some();
+        let mut compiled = false;
         while !state.progress.done {
             let round = state.progress.round;
             let device_masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
+            if timed && !compiled {
+                // The first step compiles the GPU kernels: keep that off a round's clock.
+                compile_kernels(
+                    &state,
+                    device_masks.as_ref(),
+                    &settings,
+                    &train,
+                    &mix,
+                    &spec,
+                    &data.val,
+                    &device,
+                )?;
+                compiled = true;
+                if state.progress.round_secs.is_none() {
+                    let secs = match (settings.round_secs, settings.time_budget) {
+                        (Some(secs), _) => secs,
+                        (None, budget) => {
+                            let left = budget.unwrap_or(0.0) - started.elapsed().as_secs_f64();
+                            let rounds = total_rounds - round + later_rounds;
+                            // A twentieth is kept for validation, tickets and checkpoints.
+                            let secs = 0.95 * left / rounds as f64;
+                            ensure!(
+                                secs >= 1.0,
+                                "the --time-budget is spent: {left:.0} s are left for {rounds} rounds after start-up"
+                            );
+                            eprintln!("time budget: {secs:.0} s a round for {rounds} rounds");
+                            secs
+                        }
+                    };
+                    state.progress.round_secs = Some(secs);
+                }
+            }
+            let round_secs = state.progress.round_secs;
+            let end = if timed { u64::MAX } else { steps };
             let mut batches = Prefetcher::new(
                 train.clone(),
                 mix.clone(),
                 spec.clone(),
                 round,
                 state.progress.step,
-                steps,
+                end,
                 workers,
             );
-            let bar = ProgressBar::new(steps).with_style(
-                ProgressStyle::with_template(
-                    "round {prefix} {bar:25} {pos}/{len} {msg} {per_sec} ETA {eta}",
-                )
-                .unwrap(),
-            );
+            let bar = match round_secs {
+                None => ProgressBar::new(steps).with_style(
+                    ProgressStyle::with_template(
+                        "round {prefix} {bar:25} {pos}/{len} {msg} {per_sec} ETA {eta}",
+                    )
+                    .unwrap(),
+                ),
+                // On the clock the bar counts seconds.
+                Some(secs) => ProgressBar::new(secs.ceil() as u64).with_style(
+                    ProgressStyle::with_template("round {prefix} {bar:25} {pos}/{len} s {msg}")
+                        .unwrap(),
+                ),
+            };
             bar.set_prefix(format!("{round}/{}", total_rounds - 1));
-            bar.set_position(state.progress.step);
             let (bar_start, log_start) = (state.progress.step, Instant::now());
             let round_start =
                 Instant::now() - Duration::from_secs_f64(state.progress.round_seconds);
             let mut last_save = Instant::now();
             // Without a terminal (a log file, nohup) the bar is hidden: log a line a minute.
             let mut last_log = Instant::now();
-            for s in state.progress.step..steps {
+            let mut s = state.progress.step;
+            loop {
+                let elapsed = round_start.elapsed().as_secs_f64();
+                let lr = match round_secs {
+                    Some(secs) if elapsed >= secs => break,
+                    Some(secs) => timed_learning_rate(settings.adam.lr, elapsed / secs),
+                    None if s >= steps => break,
+                    None => learning_rate(settings.adam.lr, s, steps, settings.warmup_steps),
+                };
                 if round == 0 && s == settings.rewind_step && settings.rewind_step > 0 {
                     state.rewind_to = Some(read_params(&state.model));
                 }
-                let lr = learning_rate(settings.adam.lr, s, steps, settings.warmup_steps);
                 let batch = batches.next_batch()?;
                 let (model, loss) = train_step(
                     state.model,
@@ -150,22 +205,30 @@ impl WithAutodiff for Job {
                 if losses.len() > LOSS_WINDOW {
                     losses.remove(0);
                 }
-                state.progress.step = s + 1;
-                bar.set_message(format!("loss {loss:.4}"));
-                bar.inc(1);
+                s += 1;
+                state.progress.step = s;
+                match round_secs {
+                    None => bar.set_position(s),
+                    Some(_) => bar.set_position(round_start.elapsed().as_secs()),
+                }
+                bar.set_message(format!("step {s}, loss {loss:.4}"));
                 if bar.is_hidden() && last_log.elapsed() >= LOG_EVERY {
                     let mean = losses.iter().sum::<f32>() / losses.len() as f32;
-                    let done = s + 1 - bar_start;
+                    let of = match round_secs {
+                        None => format!("/{steps}"),
+                        Some(secs) => {
+                            format!(" ({:.0}/{secs:.0} s)", round_start.elapsed().as_secs_f64())
+                        }
+                    };
                     eprintln!(
-                        "round {round}/{}: step {}/{steps}, loss {mean:.4} (mean of the last {}), {:.2} steps/s",
+                        "round {round}/{}: step {s}{of}, loss {mean:.4} (mean of the last {}), {:.2} steps/s",
                         total_rounds - 1,
-                        s + 1,
                         losses.len(),
-                        done as f64 / log_start.elapsed().as_secs_f64(),
+                        (s - bar_start) as f64 / log_start.elapsed().as_secs_f64(),
                     );
                     last_log = Instant::now();
                 }
-                if last_save.elapsed() >= every && s + 1 < steps {
+                if last_save.elapsed() >= every && (timed || s < steps) {
                     state.progress.round_seconds = round_start.elapsed().as_secs_f64();
                     save(&out, &settings_json, &state)?;
                     last_save = Instant::now();
@@ -194,6 +257,35 @@ impl WithAutodiff for Job {
         );
         Ok(())
     }
+}
+
+/// One step thrown away, and one validation crop restored, so that a timed run compiles its
+/// GPU kernels before the clock starts.
+#[allow(clippy::too_many_arguments)]
+fn compile_kernels<AB: AutodiffBackend>(
+    state: &State<AB>,
+    masks: Option<&DeviceMasks<AB::InnerBackend>>,
+    settings: &Settings,
+    train: &[Photo],
+    mix: &TaskMix,
+    spec: &BatchSpec,
+    val: &[Photo],
+    device: &AB::Device,
+) -> Result<()> {
+    let t = Instant::now();
+    let batch = make_batch(train, mix, spec, state.progress.round, 0)?;
+    let mut optim = settings.adam.init::<AB>();
+    train_step(state.model.clone(), &mut optim, masks, batch, 0.0, device);
+    let tasks = [("noise:25".to_string(), "noise:25".parse()?)];
+    validate(
+        &state.model.valid(),
+        &val[..val.len().min(1)],
+        &tasks,
+        settings.val_crop,
+        device,
+    )?;
+    eprintln!("compiled the kernels in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// A fresh run: seeded initial weights, and masks (dense, or a control's).
@@ -228,6 +320,7 @@ fn start<AB: AutodiffBackend>(
             losses: Vec::new(),
             rows: Vec::new(),
             done: false,
+            round_secs: None,
         },
     })
 }
@@ -311,7 +404,10 @@ fn finish_round<AB: AutodiffBackend>(
     let round = state.progress.round;
     let mut extra = serde_json::Map::new();
     extra.insert("preset".into(), settings.preset.clone().into());
-    extra.insert("steps_per_round".into(), settings.steps_per_round.into());
+    match state.progress.round_secs {
+        Some(secs) => extra.insert("round_secs".into(), secs.into()),
+        None => extra.insert("steps_per_round".into(), settings.steps_per_round.into()),
+    };
     extra.insert("scope".into(), serde_json::to_value(settings.scope)?);
     if let Some(c) = settings.control {
         extra.insert("control".into(), serde_json::to_value(c)?);

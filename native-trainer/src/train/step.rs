@@ -49,6 +49,13 @@ pub fn learning_rate(base: f64, step: u64, steps: u64, warmup: u64) -> f64 {
     base * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
+/// Learning rate at a fraction `done` of a timed round: the same warm-up (a ninth of the
+/// round) and cosine decay as [`learning_rate`], on the clock.
+pub fn timed_learning_rate(base: f64, done: f64) -> f64 {
+    const N: u64 = 1 << 20;
+    learning_rate(base, (done.clamp(0.0, 1.0) * N as f64) as u64, N, N / 9)
+}
+
 /// Masks as 0/1 tensors on the training device, flattened, by parameter name.
 pub struct DeviceMasks<B: Backend> {
     by_name: HashMap<String, Tensor<B, 1>>,
@@ -237,5 +244,9 @@ mod tests {
         assert!((lr(55) - 0.5).abs() < 1e-12);
         assert!(lr(99) < 0.001);
         assert!((1..100).all(|s| s < 10 || lr(s) <= lr(s - 1)));
+        // On the clock: the same shape.
+        assert!((timed_learning_rate(1.0, 0.5 / 9.0) - 0.5).abs() < 1e-5);
+        assert!((timed_learning_rate(1.0, 1.0 / 9.0 + 0.5 * 8.0 / 9.0) - 0.5).abs() < 1e-5);
+        assert_eq!(timed_learning_rate(1.0, 1.5), 0.0);
     }
 }
