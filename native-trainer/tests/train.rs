@@ -294,8 +294,7 @@ fn a_time_budget_covers_the_rounds_and_the_control() {
     let dir = tempfile::tempdir().unwrap();
     let photos = data(dir.path());
     let run = dir.path().join("run");
-    let started = Instant::now();
-    let log = run_log(&train_args(
+    let args = train_args(
         &photos,
         &run,
         &[
@@ -308,7 +307,9 @@ fn a_time_budget_covers_the_rounds_and_the_control() {
             "--and-control",
             "random-reinit",
         ],
-    ));
+    );
+    let started = Instant::now();
+    let log = run_log(&args);
     let took = started.elapsed().as_secs_f64();
     assert!(log.contains("time budget"), "{log}");
     let report = |dir: &Path| -> serde_json::Value {
@@ -348,21 +349,7 @@ fn a_time_budget_covers_the_rounds_and_the_control() {
     assert!(t.provenance.extra["round_secs"].as_f64().is_some());
 
     // Finished: running it again trains nothing more.
-    let again = run_log(&train_args(
-        &photos,
-        &run,
-        &[
-            "--rounds",
-            "1",
-            "--prune-fraction",
-            "0.5",
-            "--time-budget",
-            "12",
-            "--and-control",
-            "random-reinit",
-            "--resume",
-        ],
-    ));
+    let again = run_log(&[args, vec!["--resume".to_string()]].concat());
     assert!(again.contains("nothing to do"), "{again}");
 }
 
