@@ -490,22 +490,19 @@ fn control_args(args: &Args, control: Control) -> Result<Args> {
         .rows
         .last()
         .context("the run finished no round")?;
-    let name = serde_json::to_value(control)?;
+    let kind = serde_json::to_value(control)?;
+    let kind = kind.as_str().unwrap_or("run");
     let mut c = args.clone();
     c.control = Some(control);
     c.and_control = None;
     c.masks_from = Some(out.join(&last.ticket));
-    c.out = out.join(format!("control-{}", name.as_str().unwrap_or("run")));
+    c.out = out.join(format!("control-{kind}"));
     (c.rounds, c.target_density, c.prune_fraction) = (None, None, None);
     if args.time_budget.is_some() {
         c.time_budget = None;
         c.round_secs = saved.progress.round_secs;
     }
     c.resume = c.out.join(checkpoint::FILE).exists();
-    eprintln!(
-        "control ({}): {}",
-        name.as_str().unwrap_or(""),
-        c.out.display()
-    );
+    eprintln!("control ({kind}): {}", c.out.display());
     Ok(c)
 }

@@ -24,7 +24,7 @@ use super::report::{self, RoundReport};
 use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks};
 use super::{parse_tasks, Control, Settings};
 use crate::backend::WithAutodiff;
-use crate::data::{make_batch, mix_seed, BatchSpec, Dataset, Photo, Prefetcher, TaskMix};
+use crate::data::{make_batch, mix_seed, Batch, BatchSpec, Dataset, Photo, Prefetcher, TaskMix};
 use crate::fsio;
 
 /// Steps whose mean loss is reported as a round's final loss.
@@ -107,42 +107,33 @@ impl WithAutodiff for Job {
         let every = Duration::from_secs_f64(checkpoint_secs);
 
         let timed = settings.round_secs.is_some() || settings.time_budget.is_some();
-        let mut compiled = false;
+        if timed && !state.progress.done {
+            // The first step compiles the GPU kernels: keep that off a round's clock.
+            let masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
+            let batch = make_batch(&train, &mix, &spec, state.progress.round, 0)?;
+            compile_kernels(&state, masks.as_ref(), &settings, batch, &data.val, &device)?;
+            if state.progress.round_secs.is_none() {
+                let secs = match (settings.round_secs, settings.time_budget) {
+                    (Some(secs), _) => secs,
+                    (None, budget) => {
+                        let left = budget.unwrap_or(0.0) - started.elapsed().as_secs_f64();
+                        let rounds = total_rounds - state.progress.round + later_rounds;
+                        // A twentieth is kept for validation, tickets and checkpoints.
+                        let secs = 0.95 * left / rounds as f64;
+                        ensure!(
+                            secs >= 1.0,
+                            "the --time-budget is spent: {left:.0} s are left for {rounds} rounds after start-up"
+                        );
+                        eprintln!("time budget: {secs:.0} s a round for {rounds} rounds");
+                        secs
+                    }
+                };
+                state.progress.round_secs = Some(secs);
+            }
+        }
         while !state.progress.done {
             let round = state.progress.round;
             let device_masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
-            if timed && !compiled {
-                // The first step compiles the GPU kernels: keep that off a round's clock.
-                compile_kernels(
-                    &state,
-                    device_masks.as_ref(),
-                    &settings,
-                    &train,
-                    &mix,
-                    &spec,
-                    &data.val,
-                    &device,
-                )?;
-                compiled = true;
-                if state.progress.round_secs.is_none() {
-                    let secs = match (settings.round_secs, settings.time_budget) {
-                        (Some(secs), _) => secs,
-                        (None, budget) => {
-                            let left = budget.unwrap_or(0.0) - started.elapsed().as_secs_f64();
-                            let rounds = total_rounds - round + later_rounds;
-                            // A twentieth is kept for validation, tickets and checkpoints.
-                            let secs = 0.95 * left / rounds as f64;
-                            ensure!(
-                                secs >= 1.0,
-                                "the --time-budget is spent: {left:.0} s are left for {rounds} rounds after start-up"
-                            );
-                            eprintln!("time budget: {secs:.0} s a round for {rounds} rounds");
-                            secs
-                        }
-                    };
-                    state.progress.round_secs = Some(secs);
-                }
-            }
             let round_secs = state.progress.round_secs;
             let end = if timed { u64::MAX } else { steps };
             let mut batches = Prefetcher::new(
@@ -261,19 +252,15 @@ impl WithAutodiff for Job {
 
 /// One step thrown away, and one validation crop restored, so that a timed run compiles its
 /// GPU kernels before the clock starts.
-#[allow(clippy::too_many_arguments)]
 fn compile_kernels<AB: AutodiffBackend>(
     state: &State<AB>,
     masks: Option<&DeviceMasks<AB::InnerBackend>>,
     settings: &Settings,
-    train: &[Photo],
-    mix: &TaskMix,
-    spec: &BatchSpec,
+    batch: Batch,
     val: &[Photo],
     device: &AB::Device,
 ) -> Result<()> {
     let t = Instant::now();
-    let batch = make_batch(train, mix, spec, state.progress.round, 0)?;
     let mut optim = settings.adam.init::<AB>();
     train_step(state.model.clone(), &mut optim, masks, batch, 0.0, device);
     let tasks = [("noise:25".to_string(), "noise:25".parse()?)];
