@@ -243,6 +243,24 @@ fn controls_use_the_tickets_masks_or_its_layer_densities() {
     let source_masks = masks(&ticket(&source));
     let source_init = ticket(&run.join("init.mirl"));
 
+    // A finished run resumed with --and-control trains the control it still owes
+    // (as after a stop between the last round and the control).
+    run_ok(&train_args(
+        &photos,
+        &run,
+        &[
+            "--rounds",
+            "2",
+            "--prune-fraction",
+            "0.5",
+            "--and-control",
+            "random-reinit",
+            "--resume",
+        ],
+    ));
+    let owed = ticket(&run.join("control-random-reinit/round-00.mirl"));
+    assert_eq!(masks(&owed), source_masks);
+
     let reinit = dir.path().join("reinit");
     run_ok(&train_args(
         &photos,
@@ -350,7 +368,12 @@ fn a_time_budget_covers_the_rounds_and_the_control() {
 
     // Finished: running it again trains nothing more.
     let again = run_log(&[args, vec!["--resume".to_string()]].concat());
-    assert!(again.contains("nothing to do"), "{again}");
+    assert!(again.contains("run is complete: 2 round(s)"), "{again}");
+    assert!(
+        again.contains("control-random-reinit is complete: 1 round(s)"),
+        "{again}"
+    );
+    assert!(!again.contains("step "), "{again}");
 }
 
 #[test]

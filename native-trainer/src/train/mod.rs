@@ -452,28 +452,30 @@ pub fn run(args: Args) -> Result<()> {
                 diffs.join("\n  ")
             );
         }
-        if c.progress.done {
-            eprintln!(
-                "{} is complete ({} rounds); nothing to do",
-                args.out.display(),
-                c.progress.rows.len()
-            );
-            return Ok(());
+    }
+    match &existing {
+        // A finished run may still owe its control: a stop can fall between the two.
+        Some(c) if c.progress.done => eprintln!(
+            "{} is complete: {} round(s) trained",
+            args.out.display(),
+            c.progress.rows.len()
+        ),
+        _ => {
+            let job = run::Job {
+                settings,
+                data,
+                control_masks,
+                existing,
+                out: args.out.clone(),
+                checkpoint_secs: args.checkpoint_secs,
+                workers: args.workers,
+                // A time budget is shared with the control that follows.
+                later_rounds: args.and_control.is_some() as u32,
+                started,
+            };
+            crate::backend::dispatch_autodiff(args.backend, job)?;
         }
     }
-    let job = run::Job {
-        settings,
-        data,
-        control_masks,
-        existing,
-        out: args.out.clone(),
-        checkpoint_secs: args.checkpoint_secs,
-        workers: args.workers,
-        // A time budget is shared with the control that follows.
-        later_rounds: args.and_control.is_some() as u32,
-        started,
-    };
-    crate::backend::dispatch_autodiff(args.backend, job)?;
     match args.and_control {
         Some(control) => run(control_args(&args, control)?),
         None => Ok(()),
