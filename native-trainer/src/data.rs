@@ -88,6 +88,8 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Degradations to train on, each with a relative weight: `noise,osn@2,rain,haze,noise+osn`.
+/// `clean` gives the photo unchanged, to be returned unchanged: it teaches the network to leave
+/// alone what needs no restoring (bright skies are not haze).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskMix {
     pub tasks: Vec<(String, Degradation, f64)>,
@@ -111,7 +113,11 @@ impl FromStr for TaskMix {
                 }
                 None => (item, 1.0),
             };
-            let kind: Degradation = name.parse()?;
+            let kind: Degradation = match name {
+                // An empty chain applies nothing.
+                "clean" => Degradation::Chain(Vec::new()),
+                _ => name.parse()?,
+            };
             tasks.push((name.to_string(), kind, weight));
         }
         ensure!(!tasks.is_empty(), "no tasks given");
@@ -299,6 +305,18 @@ mod tests {
         assert!("noise@x".parse::<TaskMix>().is_err());
         assert!("snow".parse::<TaskMix>().is_err());
         assert!("".parse::<TaskMix>().is_err());
+    }
+
+    #[test]
+    fn the_clean_task_leaves_photos_as_they_are() {
+        let mix: TaskMix = "clean".parse().unwrap();
+        let spec = BatchSpec {
+            batch: 2,
+            crop: 16,
+            seed: 3,
+        };
+        let b = make_batch(&photos(), &mix, &spec, 0, 0).unwrap();
+        assert_eq!(b.input, b.target);
     }
 
     #[test]

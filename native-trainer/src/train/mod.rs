@@ -105,7 +105,8 @@ pub struct Args {
     /// same steps (or seconds) per round, into OUT/control-<kind>.
     #[arg(long, value_enum, conflicts_with = "control")]
     and_control: Option<Control>,
-    /// Training degradations with optional weights, e.g. "noise@2,osn,rain,haze".
+    /// Training degradations with optional weights, e.g. "noise@2,osn,rain,haze,clean@0.5"
+    /// (`clean`: photos left as they are, to be left alone).
     #[arg(long, default_value = DEFAULT_TASKS)]
     tasks: String,
     /// Degradations scored on the validation photos after each round.
