@@ -87,6 +87,16 @@ fn file_name(path: &Path) -> String {
         .into_owned()
 }
 
+/// A degradation by name (`noise:25`, `osn`, ...), or `clean`: the photo as it is, which a
+/// restorer should leave alone.
+pub fn parse_task(name: &str) -> Result<Degradation> {
+    Ok(match name.trim() {
+        // An empty chain applies nothing.
+        "clean" => Degradation::Chain(Vec::new()),
+        name => name.parse()?,
+    })
+}
+
 /// Degradations to train on, each with a relative weight: `noise,osn@2,rain,haze,noise+osn`.
 /// `clean` gives the photo unchanged, to be returned unchanged: it teaches the network to leave
 /// alone what needs no restoring (bright skies are not haze).
@@ -113,11 +123,7 @@ impl FromStr for TaskMix {
                 }
                 None => (item, 1.0),
             };
-            let kind: Degradation = match name {
-                // An empty chain applies nothing.
-                "clean" => Degradation::Chain(Vec::new()),
-                _ => name.parse()?,
-            };
+            let kind = parse_task(name)?;
             tasks.push((name.to_string(), kind, weight));
         }
         ensure!(!tasks.is_empty(), "no tasks given");

@@ -203,7 +203,7 @@ fn eval_prints_a_table_and_writes_json() {
             &"--data",
             &data,
             &"--tasks",
-            &"noise:25,jpeg:20",
+            &"noise:25,jpeg:20,clean",
             &"--limit",
             &"2",
             &"--json",
@@ -221,6 +221,12 @@ fn eval_prints_a_table_and_writes_json() {
     assert_eq!(noise["task"], "noise:25");
     let input = noise["input_psnr"].as_f64().unwrap();
     assert!((input - 20.5).abs() < 0.6, "{input}");
+    // `clean` restores the photos as they are: the input is perfect, the output is scored.
+    let clean = &v["tasks"][2];
+    assert_eq!(clean["task"], "clean");
+    assert!(clean["input_psnr"].is_null(), "{clean}");
+    assert_eq!(clean["input_ssim"], 1.0);
+    assert!(clean["output_psnr"].as_f64().unwrap() > 10.0, "{clean}");
     // The same command again gives the same numbers: degradations are seeded per photo and task.
     let json2 = dir.path().join("eval2.json");
     eval(&json2);

@@ -19,6 +19,9 @@ pub const DEFAULT_TASKS: &str =
 
 /// Evaluate a ticket: crop each photo to a multiple of 16, degrade it (seeded per photo and
 /// task), restore it, and report mean PSNR/SSIM of the degraded input and of the output.
+///
+/// The task `clean` restores the photos as they are: its output PSNR says how much the ticket
+/// changes photos that need nothing (its input PSNR is infinite, null in the JSON).
 #[derive(clap::Args)]
 pub struct Args {
     /// The ticket (.mirl) [default: the bundled one].
@@ -27,7 +30,7 @@ pub struct Args {
     /// Folder of clean test photos.
     #[arg(long)]
     data: PathBuf,
-    /// Comma-separated degradations.
+    /// Comma-separated degradations, and `clean` for the photos as they are.
     #[arg(long, default_value = DEFAULT_TASKS)]
     tasks: String,
     /// Also write the table as JSON here.
@@ -132,7 +135,7 @@ pub fn run(args: Args) -> Result<()> {
     let tasks = args
         .tasks
         .split(',')
-        .map(|t| Ok((t.trim().to_string(), t.parse::<Degradation>()?)))
+        .map(|t| Ok((t.trim().to_string(), crate::data::parse_task(t)?)))
         .collect::<Result<Vec<_>>>()?;
     let count = files.len();
     let scores = dispatch(
