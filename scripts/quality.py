@@ -47,6 +47,11 @@ def evaluate(name, ticket, suite, tasks, limit, json_dir):
     return {t["task"]: t for t in json.loads(out.read_text())["tasks"]}
 
 
+def mean(values):
+    values = list(values)
+    return sum(values) / len(values)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("tickets", nargs="+", metavar="NAME=TICKET")
@@ -79,12 +84,8 @@ def main():
             cells = [fmt.format(scores[n][key][f"output_{metric}"]) for n in names]
             print(f"| {task} | {suite.upper()} ({row['images']}) | {fmt.format(row[f'input_{metric}'])} | " + " | ".join(cells) + " |")
         # The unweighted mean over the tasks: what "within 0.3 dB of the dense network" compares.
-        def mean(values):
-            values = list(values)
-            return fmt.format(sum(values) / len(values))
-
-        cells = [mean(r[f"output_{metric}"] for r in scores[n].values()) for n in names]
-        inputs = mean(r[f"input_{metric}"] for r in first.values())
+        cells = [fmt.format(mean(r[f"output_{metric}"] for r in scores[n].values())) for n in names]
+        inputs = fmt.format(mean(r[f"input_{metric}"] for r in first.values()))
         print(f"| mean of the {len(first)} tasks | | {inputs} | " + " | ".join(cells) + " |")
     print("\n| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
