@@ -97,6 +97,18 @@ pub fn parse_task(name: &str) -> Result<Degradation> {
     })
 }
 
+/// A comma-separated list of tasks (see [`parse_task`]), each with its name.
+pub fn parse_tasks(list: &str) -> Result<Vec<(String, Degradation)>> {
+    let tasks = list
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| Ok((t.to_string(), parse_task(t)?)))
+        .collect::<Result<Vec<_>>>()?;
+    ensure!(!tasks.is_empty(), "no tasks given");
+    Ok(tasks)
+}
+
 /// Degradations to train on, each with a relative weight: `noise,osn@2,rain,haze,noise+osn`.
 /// `clean` gives the photo unchanged, to be returned unchanged: it teaches the network to leave
 /// alone what needs no restoring (bright skies are not haze).

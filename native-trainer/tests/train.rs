@@ -394,6 +394,12 @@ fn bad_training_input_is_refused_clearly() {
     assert!(msg.contains("multiple of 8"), "{msg}");
     let msg = run_err(&train_args(&photos, &out, &["--tasks", "snow"]));
     assert!(msg.contains("snow"), "{msg}");
+    let msg = run_err(&train_args(
+        &photos,
+        &out,
+        &["--val-tasks", "noise:25,clean"],
+    ));
+    assert!(msg.contains("eval --tasks clean"), "{msg}");
     let msg = run_err(&train_args(&photos, &out, &["--time-budget", "0"]));
     assert!(msg.contains("--time-budget 0: must be positive"), "{msg}");
     let msg = run_err(&train_args(

@@ -132,11 +132,7 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::ensure!(n > 0, "--limit must be at least 1");
         files.truncate(n);
     }
-    let tasks = args
-        .tasks
-        .split(',')
-        .map(|t| Ok((t.trim().to_string(), crate::data::parse_task(t)?)))
-        .collect::<Result<Vec<_>>>()?;
+    let tasks = crate::data::parse_tasks(&args.tasks).context("in --tasks")?;
     let count = files.len();
     let scores = dispatch(
         args.backend,

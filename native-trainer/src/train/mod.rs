@@ -12,13 +12,12 @@ pub mod step;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use mirl::degrade::Degradation;
 use mirl::ticket::Precision;
 use mirl::PromptIrConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
-use crate::data::{Dataset, TaskMix};
+use crate::data::{parse_tasks, Dataset, TaskMix};
 use crate::fsio;
 use masks::{Masks, Scope};
 use step::AdamSettings;
@@ -235,7 +234,12 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
         "--val-crop {val_crop}: must be a positive multiple of 8"
     );
     let tasks: TaskMix = args.tasks.parse().context("in --tasks")?;
-    parse_tasks(&args.val_tasks).context("in --val-tasks")?;
+    let val_tasks = parse_tasks(&args.val_tasks).context("in --val-tasks")?;
+    // Validation scores go into the checkpoint as JSON, which has no infinity.
+    ensure!(
+        val_tasks.iter().all(|(name, _)| name != "clean"),
+        "--val-tasks: `clean` has an infinite input PSNR; score it with `eval --tasks clean`"
+    );
     let precision: Precision = args.precision.parse()?;
 
     let data = Dataset::load(&args.data, crop.max(val_crop), val_images)?;
@@ -373,17 +377,6 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
         precision,
     };
     Ok((settings, data, control_masks))
-}
-
-pub fn parse_tasks(list: &str) -> Result<Vec<(String, Degradation)>> {
-    let tasks = list
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| Ok((t.to_string(), t.parse::<Degradation>()?)))
-        .collect::<Result<Vec<_>>>()?;
-    ensure!(!tasks.is_empty(), "no tasks given");
-    Ok(tasks)
 }
 
 fn canonical(p: &Path) -> String {

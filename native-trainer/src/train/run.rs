@@ -22,9 +22,11 @@ use super::checkpoint::{self, Checkpoint, Progress};
 use super::masks::{rewind, Masks};
 use super::report::{self, RoundReport};
 use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks};
-use super::{parse_tasks, Control, Settings};
+use super::{Control, Settings};
 use crate::backend::WithAutodiff;
-use crate::data::{make_batch, mix_seed, Batch, BatchSpec, Dataset, Photo, Prefetcher, TaskMix};
+use crate::data::{
+    make_batch, mix_seed, parse_tasks, Batch, BatchSpec, Dataset, Photo, Prefetcher, TaskMix,
+};
 use crate::fsio;
 
 /// Steps whose mean loss is reported as a round's final loss.
