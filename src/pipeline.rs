@@ -6,12 +6,12 @@
 //! [`Restoration::add_tile_output`], [`Restoration::finish`]) so that the browser can read each
 //! tile back asynchronously and report progress; [`restore`] runs them all natively.
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
+use crate::ModelBackend;
 
 /// Largest image accepted, in pixels (e.g. 8000 x 4000).
 pub const MAX_PIXELS: u64 = 32_000_000;
@@ -257,7 +257,7 @@ impl Restoration {
 }
 
 /// Restores a whole image on the model's device, calling `progress(done, total)` after each tile.
-pub fn restore<B: Backend>(
+pub fn restore<B: ModelBackend>(
     model: &PromptIr<B>,
     img: &DynamicImage,
     tile: Option<u32>,

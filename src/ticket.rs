@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use burn::tensor::backend::Backend;
 use half::f16;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use crate::config::{is_prunable, PromptIrConfig};
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
 use crate::params::{load_params, read_params, HostTensor, NamedParams};
+use crate::ModelBackend;
 
 /// Value of the `format` metadata key.
 pub const FORMAT_NAME: &str = "mirl-ticket";
@@ -155,7 +155,7 @@ fn nonzero(v: f32) -> bool {
 
 impl Ticket {
     /// A ticket from a network's current weights.
-    pub fn from_module<B: Backend>(
+    pub fn from_module<B: ModelBackend>(
         config: PromptIrConfig,
         module: &PromptIr<B>,
         precision: Precision,
@@ -182,7 +182,7 @@ impl Ticket {
     }
 
     /// Builds the network on `device` with this ticket's weights.
-    pub fn build<B: Backend>(&self, device: &B::Device) -> Result<PromptIr<B>> {
+    pub fn build<B: ModelBackend>(&self, device: &B::Device) -> Result<PromptIr<B>> {
         load_params(self.config.init(device), &self.params, device)
     }
 

@@ -5,10 +5,10 @@
 
 mod common;
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use mirl::params::{read_param_names, HostTensor, NamedParams};
 use mirl::ticket::{Precision, Provenance, Ticket};
+use mirl::ModelBackend;
 use mirl::PromptIrConfig;
 
 fn config(name: &str) -> PromptIrConfig {
@@ -108,7 +108,7 @@ fn init_follows_pytorch_defaults() {
     assert!(prompt.data.iter().all(|&v| (0.0..1.0).contains(&v)));
 }
 
-fn run_tiny_fixture<B: Backend>(device: &B::Device) -> f32 {
+fn run_tiny_fixture<B: ModelBackend>(device: &B::Device) -> f32 {
     let ticket = Ticket::new(
         config("promptir-tiny"),
         tiny_weights(),

@@ -6,12 +6,12 @@
 
 use burn::backend::wgpu::Wgpu;
 use burn::backend::Flex;
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use mirl::config::UNUSED_MODULES;
 use mirl::params::{HostTensor, NamedParams};
 use mirl::ticket::{Precision, Provenance, Ticket};
 use mirl::web::{degrade_rgba, webgpu_device, Engine};
+use mirl::ModelBackend;
 use mirl::PromptIrConfig;
 use safetensors::SafeTensors;
 use wasm_bindgen_futures::JsFuture;
@@ -56,7 +56,7 @@ fn fixture_ticket() -> Ticket {
     .unwrap()
 }
 
-async fn fixture_error<B: Backend>(device: &B::Device) -> f32 {
+async fn fixture_error<B: ModelBackend>(device: &B::Device) -> f32 {
     let io = tensors(IO);
     let (input, expected) = (&io["input"], &io["output"]);
     let model = fixture_ticket().build::<B>(device).unwrap();

@@ -4,7 +4,8 @@
 
 use anyhow::Result;
 use burn::backend::Autodiff;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
+use mirl::ModelBackend;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
@@ -19,12 +20,17 @@ pub enum BackendKind {
 /// Work to run on some backend.
 pub trait WithBackend {
     type Output;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Self::Output>;
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Self::Output>;
 }
+
+/// A backend to train on: autodiff over a backend the network runs on.
+pub trait TrainBackend: AutodiffBackend<InnerBackend: ModelBackend> + ModelBackend {}
+
+impl<AB: AutodiffBackend<InnerBackend: ModelBackend> + ModelBackend> TrainBackend for AB {}
 
 /// Work that needs gradients.
 pub trait WithAutodiff {
-    fn run<AB: AutodiffBackend>(self, device: AB::Device) -> Result<()>;
+    fn run<AB: TrainBackend>(self, device: AB::Device) -> Result<()>;
 }
 
 pub fn dispatch<W: WithBackend>(kind: BackendKind, work: W) -> Result<W::Output> {

@@ -8,6 +8,8 @@ use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::depthwise::{depthwise, ModelBackend};
+
 /// A bias-free convolution with "same" padding (PromptIR uses no conv biases).
 pub fn conv<B: Backend>(
     cin: usize,
@@ -28,13 +30,39 @@ pub fn conv<B: Backend>(
 /// `conv.forward(x)`, but its backward pass is two more matrix products, where a CPU backend's
 /// general convolution gradient is several times slower.
 pub fn pointwise<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    conv1x1(conv.weight.val(), x)
+}
+
+fn conv1x1<B: Backend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [b, c, h, w] = x.dims();
-    let weight = conv.weight.val();
     let out = weight.dims()[0];
     weight
         .reshape([1, out, c])
         .matmul(x.reshape([b, c, h * w]))
         .reshape([b, out, h, w])
+}
+
+/// `depthwise(dw, pointwise(pw, x))` cut into `parts` equal groups of channels (q, k and v;
+/// the two halves of the feed-forward gate). Each group is computed from its own rows of the
+/// weights, so it is a tensor of its own: chunks of the whole would be strided views, which a
+/// CPU backend's elementwise operations walk one index at a time.
+fn expand_in_parts<B: ModelBackend>(
+    pw: &Conv2d<B>,
+    dw: &Conv2d<B>,
+    x: Tensor<B, 4>,
+    parts: usize,
+) -> Vec<Tensor<B, 4>> {
+    let [out, c, _, _] = pw.weight.dims();
+    let k = dw.weight.dims()[2];
+    let n = out / parts;
+    (0..parts)
+        .map(|i| {
+            let rows = i * n..(i + 1) * n;
+            let pw = pw.weight.val().slice([rows.clone(), 0..c, 0..1, 0..1]);
+            let dw = dw.weight.val().slice([rows, 0..1, 0..k, 0..k]);
+            depthwise(dw, conv1x1(pw, x.clone()))
+        })
+        .collect()
 }
 
 /// The affine parameters of a LayerNorm (`norm.body.weight` / `norm.body.bias` in the reference).
@@ -59,22 +87,30 @@ impl<B: Backend> LayerNorm<B> {
         Self { body }
     }
 
+    /// Every step across channels is a matrix product (a centring matrix, a row of 1/c, outer
+    /// products that spread the scale and shift over the pixels), so the elementwise operations
+    /// meet operands of one shape: a CPU backend runs this and its gradient several times faster
+    /// than reductions and broadcasts along the channel axis of NCHW.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let c = x.dims()[1];
-        let mean = x.clone().mean_dim(1);
-        let centered = x - mean;
-        let var = centered.clone().powi_scalar(2).mean_dim(1);
-        let normed = centered / (var + 1e-5).sqrt();
-        let weight = self.body.weight.val().reshape([1, c, 1, 1]);
-        let bias = self.body.bias.val().reshape([1, c, 1, 1]);
-        normed * weight + bias
+        let [b, c, h, w] = x.dims();
+        let device = x.device();
+        let inv_c = 1.0 / c as f32;
+        let centring = (Tensor::<B, 2>::eye(c, &device) - inv_c).reshape([1, c, c]);
+        let centered = centring.matmul(x.reshape([b, c, h * w]));
+        let mean = Tensor::<B, 3>::full([1, 1, c], inv_c, &device);
+        let var = mean.matmul(centered.clone().powi_scalar(2));
+        let inv_std = (var + 1e-5).sqrt().recip();
+        let scale = self.body.weight.val().reshape([1, c, 1]).matmul(inv_std);
+        let ones = Tensor::<B, 3>::ones([b, 1, h * w], &device);
+        let shift = self.body.bias.val().reshape([1, c, 1]).matmul(ones);
+        (centered * scale + shift).reshape([b, c, h, w])
     }
 }
 
 /// Multi-DConv head transposed attention: attention between channels, not pixels, so its cost
 /// grows linearly with the image.
 #[derive(Module, Debug)]
-pub struct Attention<B: Backend> {
+pub struct Attention<B: ModelBackend> {
     pub temperature: Param<Tensor<B, 3>>,
     pub qkv: Conv2d<B>,
     pub qkv_dwconv: Conv2d<B>,
@@ -82,7 +118,7 @@ pub struct Attention<B: Backend> {
     pub heads: usize,
 }
 
-impl<B: Backend> Attention<B> {
+impl<B: ModelBackend> Attention<B> {
     pub fn new(channels: usize, heads: usize, device: &B::Device) -> Self {
         Self {
             temperature: Param::from_tensor(Tensor::ones([heads, 1, 1], device)),
@@ -96,9 +132,8 @@ impl<B: Backend> Attention<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, c, h, w] = x.dims();
         let heads = self.heads;
-        let qkv = self.qkv_dwconv.forward(pointwise(&self.qkv, x));
         let per_head = |t: Tensor<B, 4>| t.reshape([b, heads, c / heads, h * w]);
-        let mut parts = qkv.chunk(3, 1).into_iter();
+        let mut parts = expand_in_parts(&self.qkv, &self.qkv_dwconv, x, 3).into_iter();
         let q = l2_normalize(per_head(parts.next().unwrap()));
         let k = l2_normalize(per_head(parts.next().unwrap()));
         let v = per_head(parts.next().unwrap());
@@ -118,13 +153,13 @@ fn l2_normalize<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 
 /// Gated-Dconv feed-forward network: gelu(x1) * x2 over a depthwise-convolved expansion.
 #[derive(Module, Debug)]
-pub struct FeedForward<B: Backend> {
+pub struct FeedForward<B: ModelBackend> {
     pub project_in: Conv2d<B>,
     pub dwconv: Conv2d<B>,
     pub project_out: Conv2d<B>,
 }
 
-impl<B: Backend> FeedForward<B> {
+impl<B: ModelBackend> FeedForward<B> {
     pub fn new(channels: usize, hidden: usize, device: &B::Device) -> Self {
         Self {
             project_in: conv(channels, 2 * hidden, 1, 1, device),
@@ -134,8 +169,7 @@ impl<B: Backend> FeedForward<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.dwconv.forward(pointwise(&self.project_in, x));
-        let mut halves = x.chunk(2, 1).into_iter();
+        let mut halves = expand_in_parts(&self.project_in, &self.dwconv, x, 2).into_iter();
         let x1 = halves.next().unwrap();
         let x2 = halves.next().unwrap();
         pointwise(&self.project_out, gelu(x1) * x2)
@@ -144,14 +178,14 @@ impl<B: Backend> FeedForward<B> {
 
 /// x + MDTA(LN(x)), then x + GDFN(LN(x)).
 #[derive(Module, Debug)]
-pub struct TransformerBlock<B: Backend> {
+pub struct TransformerBlock<B: ModelBackend> {
     pub norm1: LayerNorm<B>,
     pub attn: Attention<B>,
     pub norm2: LayerNorm<B>,
     pub ffn: FeedForward<B>,
 }
 
-impl<B: Backend> TransformerBlock<B> {
+impl<B: ModelBackend> TransformerBlock<B> {
     pub fn new(channels: usize, heads: usize, hidden: usize, device: &B::Device) -> Self {
         Self {
             norm1: LayerNorm::new(channels, device),
@@ -168,7 +202,7 @@ impl<B: Backend> TransformerBlock<B> {
 }
 
 /// A level of the U-Net: `n` transformer blocks in sequence.
-pub fn level<B: Backend>(
+pub fn level<B: ModelBackend>(
     n: usize,
     channels: usize,
     heads: usize,
@@ -180,6 +214,6 @@ pub fn level<B: Backend>(
         .collect()
 }
 
-pub fn run_level<B: Backend>(blocks: &[TransformerBlock<B>], x: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn run_level<B: ModelBackend>(blocks: &[TransformerBlock<B>], x: Tensor<B, 4>) -> Tensor<B, 4> {
     blocks.iter().fold(x, |x, block| block.forward(x))
 }

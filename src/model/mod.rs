@@ -2,6 +2,7 @@
 //! Field names follow the reference implementation, so parameter paths equal its names.
 
 pub mod blocks;
+pub mod depthwise;
 pub mod prompt;
 pub mod sampling;
 
@@ -12,6 +13,7 @@ use burn::tensor::Tensor;
 
 use crate::config::PromptIrConfig;
 use blocks::{conv, level, pointwise, run_level, TransformerBlock};
+use depthwise::ModelBackend;
 use prompt::PromptGenBlock;
 use sampling::{Downsample, Upsample};
 
@@ -24,7 +26,7 @@ pub struct PatchEmbed<B: Backend> {
 /// The all-in-one restoration network: a 4-level transformer U-Net with prompt blocks in the
 /// decoder. Input and output are NCHW RGB in [0, 1]; H and W must be multiples of 8.
 #[derive(Module, Debug)]
-pub struct PromptIr<B: Backend> {
+pub struct PromptIr<B: ModelBackend> {
     pub patch_embed: PatchEmbed<B>,
     pub encoder_level1: Vec<TransformerBlock<B>>,
     pub down1_2: Downsample<B>,
@@ -57,7 +59,7 @@ pub struct PromptIr<B: Backend> {
 impl PromptIrConfig {
     /// Builds the network with PyTorch's default initialisation. The config must be valid
     /// ([`PromptIrConfig::validate`]); parameters are allocated lazily, on first use.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> PromptIr<B> {
+    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> PromptIr<B> {
         let d = self.dim;
         let h = self.heads;
         let [n1, n2, n3, n4] = self.num_blocks;
@@ -99,7 +101,7 @@ impl PromptIrConfig {
     }
 }
 
-impl<B: Backend> PromptIr<B> {
+impl<B: ModelBackend> PromptIr<B> {
     /// Restores a batch: `img` is (B, 3, H, W) in [0, 1] with H, W multiples of 8. The output is
     /// not clamped (the reference does not clamp; the image pipeline does).
     pub fn forward(&self, img: Tensor<B, 4>) -> Tensor<B, 4> {
@@ -149,7 +151,7 @@ impl<B: Backend> PromptIr<B> {
 }
 
 /// reduce(TB(cat[x, prompt(x)])): how each decoder level takes in its prompt.
-fn with_prompt<B: Backend>(
+fn with_prompt<B: ModelBackend>(
     prompt: &PromptGenBlock<B>,
     block: &TransformerBlock<B>,
     reduce: &Conv2d<B>,

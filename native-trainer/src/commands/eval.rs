@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use burn::tensor::backend::Backend;
 use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::degrade::Degradation;
 use mirl::metrics::{psnr, ssim};
 use mirl::pipeline::{self, DEFAULT_TILE};
+use mirl::ModelBackend;
 use serde::Serialize;
 
 use crate::backend::{dispatch, BackendKind, WithBackend};
@@ -73,7 +73,7 @@ struct Eval {
 
 impl WithBackend for Eval {
     type Output = Vec<TaskScore>;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<TaskScore>> {
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Vec<TaskScore>> {
         let model = self.ticket.build::<B>(&device)?;
         let mut scores: Vec<TaskScore> = self
             .tasks

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use mirl::ModelBackend;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
 use crate::backend::{dispatch, BackendKind, WithBackend};
@@ -34,7 +34,7 @@ struct Infer {
 
 impl WithBackend for Infer {
     type Output = Vec<f32>;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<f32>> {
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Vec<f32>> {
         let model = self.ticket.build::<B>(&device)?;
         let input = Tensor::<B, 4>::from_data(TensorData::new(self.data, self.shape), &device);
         let output = model.forward(input);

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::backend::Backend;
 use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::pipeline::{self, DEFAULT_TILE};
+use mirl::ModelBackend;
 
 use crate::backend::{dispatch, BackendKind, WithBackend};
 use crate::imageio;
@@ -53,7 +53,7 @@ struct Restore {
 
 impl WithBackend for Restore {
     type Output = DynamicImage;
-    fn run<B: Backend>(self, device: B::Device) -> Result<DynamicImage> {
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<DynamicImage> {
         let model = self.ticket.build::<B>(&device)?;
         let bar = ProgressBar::new(0).with_style(
             ProgressStyle::with_template("{bar:30} tile {pos}/{len} {elapsed}").unwrap(),

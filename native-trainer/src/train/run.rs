@@ -9,21 +9,20 @@ use anyhow::{ensure, Context, Result};
 use burn::module::{AutodiffModule, Module};
 use burn::optim::Optimizer;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
-use burn::tensor::backend::{AutodiffBackend, Backend};
 use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::metrics::psnr;
 use mirl::params::{load_params, read_params, NamedParams};
 use mirl::pipeline;
 use mirl::ticket::{Precision, Provenance, Ticket};
-use mirl::PromptIr;
+use mirl::{ModelBackend, PromptIr};
 
 use super::checkpoint::{self, Checkpoint, Progress};
 use super::masks::{rewind, Masks};
 use super::report::{self, RoundReport};
 use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks};
 use super::{Control, Settings};
-use crate::backend::WithAutodiff;
+use crate::backend::{TrainBackend, WithAutodiff};
 use crate::data::{
     make_batch, mix_seed, parse_tasks, Batch, BatchSpec, Dataset, Photo, Prefetcher, TaskMix,
 };
@@ -52,7 +51,7 @@ pub struct Job {
 }
 
 /// The mutable state of a run between steps.
-struct State<AB: AutodiffBackend> {
+struct State<AB: TrainBackend> {
     model: PromptIr<AB>,
     optim: Adam<AB>,
     masks: Masks,
@@ -62,7 +61,7 @@ struct State<AB: AutodiffBackend> {
 }
 
 impl WithAutodiff for Job {
-    fn run<AB: AutodiffBackend>(self, device: AB::Device) -> Result<()> {
+    fn run<AB: TrainBackend>(self, device: AB::Device) -> Result<()> {
         let Job {
             settings,
             data,
@@ -254,7 +253,7 @@ impl WithAutodiff for Job {
 
 /// One step thrown away, and one validation crop restored, so that a timed run compiles its
 /// GPU kernels before the clock starts.
-fn compile_kernels<AB: AutodiffBackend>(
+fn compile_kernels<AB: TrainBackend>(
     state: &State<AB>,
     masks: Option<&DeviceMasks<AB::InnerBackend>>,
     settings: &Settings,
@@ -278,7 +277,7 @@ fn compile_kernels<AB: AutodiffBackend>(
 }
 
 /// A fresh run: seeded initial weights, and masks (dense, or a control's).
-fn start<AB: AutodiffBackend>(
+fn start<AB: TrainBackend>(
     settings: &Settings,
     control_masks: Option<Masks>,
     device: &AB::Device,
@@ -315,7 +314,7 @@ fn start<AB: AutodiffBackend>(
 }
 
 /// A run continued from its checkpoint.
-fn restore<AB: AutodiffBackend>(
+fn restore<AB: TrainBackend>(
     settings: &Settings,
     c: Checkpoint,
     device: &AB::Device,
@@ -340,7 +339,7 @@ fn restore<AB: AutodiffBackend>(
     })
 }
 
-fn save<AB: AutodiffBackend>(
+fn save<AB: TrainBackend>(
     out: &Path,
     settings: &serde_json::Value,
     state: &State<AB>,
@@ -360,7 +359,7 @@ fn save<AB: AutodiffBackend>(
 }
 
 /// Prune the trained weights, rewind the survivors, and start the next round's optimizer.
-fn next_round<AB: AutodiffBackend>(
+fn next_round<AB: TrainBackend>(
     settings: &Settings,
     state: &mut State<AB>,
     device: &AB::Device,
@@ -382,7 +381,7 @@ fn next_round<AB: AutodiffBackend>(
 }
 
 /// Writes the round's ticket and scores it on the validation photos.
-fn finish_round<AB: AutodiffBackend>(
+fn finish_round<AB: TrainBackend>(
     settings: &Settings,
     state: &State<AB>,
     val: &[Photo],
@@ -446,7 +445,7 @@ fn finish_round<AB: AutodiffBackend>(
 type Scores = std::collections::BTreeMap<String, f64>;
 
 /// Mean PSNR per task of the degraded and the restored centre crops of the validation photos.
-fn validate<B: Backend>(
+fn validate<B: ModelBackend>(
     model: &PromptIr<B>,
     val: &[Photo],
     tasks: &[(String, mirl::degrade::Degradation)],

@@ -11,6 +11,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use mirl::PromptIr;
 
+use crate::backend::TrainBackend;
+
 use super::masks::Masks;
 use crate::data::Batch;
 
@@ -28,7 +30,7 @@ pub struct AdamSettings {
 
 impl AdamSettings {
     /// A fresh optimizer: MIR-L starts every round with new moments.
-    pub fn init<AB: AutodiffBackend>(&self) -> Adam<AB> {
+    pub fn init<AB: TrainBackend>(&self) -> Adam<AB> {
         AdamWConfig::new()
             .with_beta_1(self.beta1 as f32)
             .with_beta_2(self.beta2 as f32)
@@ -82,7 +84,7 @@ impl<B: Backend> DeviceMasks<B> {
 }
 
 /// Runs one step and returns the model and the batch's loss.
-pub fn train_step<AB: AutodiffBackend>(
+pub fn train_step<AB: TrainBackend>(
     model: PromptIr<AB>,
     optim: &mut Adam<AB>,
     masks: Option<&DeviceMasks<AB::InnerBackend>>,
