@@ -11,9 +11,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use mirl::PromptIr;
 
-use crate::backend::TrainBackend;
-
 use super::masks::Masks;
+use crate::backend::TrainBackend;
 use crate::data::Batch;
 
 pub type Adam<AB> = OptimizerAdaptor<AdamW, PromptIr<AB>, AB>;
