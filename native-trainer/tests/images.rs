@@ -93,6 +93,18 @@ fn the_default_ticket_denoises_a_photo() {
     assert!(after > before + 1.5, "{before:.2} -> {after:.2} dB");
 }
 
+/// A photo that needs nothing should come back nearly as it was: the earlier default ticket,
+/// trained without clean crops, altered this one to 33.4 dB (QUALITY.md, bright photos).
+#[test]
+fn the_default_ticket_leaves_a_clean_photo_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clean, restored) = (photo("101085.png"), dir.path().join("restored.png"));
+    ok(&[&"restore", &clean, &"-o", &restored]);
+    let (psnr, _) = metrics(&clean, &restored);
+    println!("default ticket on clean 101085: {psnr:.2} dB");
+    assert!(psnr > 36.0, "the clean photo came back at {psnr:.2} dB");
+}
+
 /// The browser tests compare their tiled restore with this file: it must stay what the native
 /// pipeline makes.
 #[test]
