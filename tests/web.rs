@@ -170,3 +170,21 @@ async fn bad_images_are_clear_errors() {
     JsFuture::from(job.run(0)).await.unwrap();
     assert_eq!(job.finish().unwrap().len(), 16 * 16 * 4);
 }
+
+/// Without a tile size a large photo is still cut into tiles of `DEFAULT_TILE`: one pass over
+/// a phone photo would need more memory than wasm32 can address (the page saw
+/// `RuntimeError: unreachable` at 8 megapixels).
+#[wasm_bindgen_test]
+async fn large_photos_are_tiled_by_default() {
+    let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
+    let (w, h) = (3264, 2448);
+    let job = engine
+        .start(vec![128; w * h * 4], w as u32, h as u32, 0)
+        .unwrap();
+    let tile = mirl::pipeline::DEFAULT_TILE as usize;
+    assert!(
+        job.tiles() >= w.div_ceil(tile) * h.div_ceil(tile),
+        "{} tiles",
+        job.tiles()
+    );
+}

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::PromptIrConfig;
 use crate::degrade::Degradation;
-use crate::pipeline::{check_size, Restoration};
+use crate::pipeline::{check_size, Restoration, DEFAULT_TILE};
 use crate::ticket::{Provenance, Ticket};
 #[cfg(feature = "wgpu")]
 pub use model::webgpu_device;
@@ -94,7 +94,8 @@ impl Engine {
     }
 
     /// Prepares the restoration of an RGBA image (alpha is passed through) in tiles of
-    /// `tile` pixels (0: the default).
+    /// `tile` pixels (0: [`DEFAULT_TILE`]). A whole photo in one pass would need more memory
+    /// than wasm32 can address above a few megapixels.
     pub fn start(&self, rgba: Vec<u8>, width: u32, height: u32, tile: u32) -> Result<Job, JsError> {
         check_size(width, height).map_err(|e| JsError::new(&e.to_string()))?;
         let expected = width as usize * height as usize * 4;
@@ -105,8 +106,8 @@ impl Engine {
             )));
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
-        let tile = (tile != 0).then_some(tile);
-        let job = Restoration::new(&DynamicImage::ImageRgba8(img), tile)
+        let tile = if tile == 0 { DEFAULT_TILE } else { tile };
+        let job = Restoration::new(&DynamicImage::ImageRgba8(img), Some(tile))
             .map_err(|e| JsError::new(&e.to_string()))?;
         Ok(Job {
             model: self.model.clone(),
