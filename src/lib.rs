@@ -14,5 +14,5 @@ pub mod web;
 
 pub use config::{PromptIrConfig, PromptSpec};
 pub use error::{Error, Result};
-pub use model::depthwise::ModelBackend;
+pub use model::backend::ModelBackend;
 pub use model::PromptIr;

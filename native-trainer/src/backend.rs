@@ -17,6 +17,27 @@ pub enum BackendKind {
     Cuda,
 }
 
+/// `--version`: the version and the backends this build has (scripts check for `cuda`).
+#[cfg(all(feature = "wgpu", feature = "cuda"))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: cpu, wgpu, cuda)");
+#[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: cpu, wgpu)");
+#[cfg(all(not(feature = "wgpu"), feature = "cuda"))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: cpu, cuda)");
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: cpu)");
+
+impl BackendKind {
+    /// Parts of a training batch run side by side: one per core on the CPU, whose kernels
+    /// leave cores idle on the small tensors of a training step; one on a GPU.
+    pub fn shards(self) -> usize {
+        match self {
+            BackendKind::Cpu => rayon::current_num_threads(),
+            BackendKind::Wgpu | BackendKind::Cuda => 1,
+        }
+    }
+}
+
 /// Work to run on some backend.
 pub trait WithBackend {
     type Output;

@@ -165,6 +165,28 @@ pub struct Batch {
     pub shape: [usize; 4],
 }
 
+impl Batch {
+    /// At most `parts` batches of consecutive crops, as even in size as the crops allow.
+    pub fn split(self, parts: usize) -> Vec<Batch> {
+        let [n, c, h, w] = self.shape;
+        let parts = parts.clamp(1, n.max(1));
+        let per_crop = c * h * w;
+        let mut start = 0;
+        (0..parts)
+            .map(|i| {
+                let crops = n / parts + usize::from(i < n % parts);
+                let range = start * per_crop..(start + crops) * per_crop;
+                start += crops;
+                Batch {
+                    input: self.input[range.clone()].to_vec(),
+                    target: self.target[range].to_vec(),
+                    shape: [crops, c, h, w],
+                }
+            })
+            .collect()
+    }
+}
+
 /// What a batch is made of.
 #[derive(Clone)]
 pub struct BatchSpec {

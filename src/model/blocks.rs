@@ -8,7 +8,9 @@ use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::depthwise::{depthwise, ModelBackend};
+use super::backend::ModelBackend;
+use super::depthwise::depthwise;
+use super::layer_norm::layer_norm;
 
 /// A bias-free convolution with "same" padding (PromptIR uses no conv biases).
 pub fn conv<B: Backend>(
@@ -78,7 +80,7 @@ pub struct LayerNorm<B: Backend> {
     pub body: WithBiasLayerNorm<B>,
 }
 
-impl<B: Backend> LayerNorm<B> {
+impl<B: ModelBackend> LayerNorm<B> {
     pub fn new(channels: usize, device: &B::Device) -> Self {
         let body = WithBiasLayerNorm {
             weight: Param::from_tensor(Tensor::ones([channels], device)),
@@ -87,23 +89,8 @@ impl<B: Backend> LayerNorm<B> {
         Self { body }
     }
 
-    /// Every step across channels is a matrix product (a centring matrix, a row of 1/c, outer
-    /// products that spread the scale and shift over the pixels), so the elementwise operations
-    /// meet operands of one shape: a CPU backend runs this and its gradient several times faster
-    /// than reductions and broadcasts along the channel axis of NCHW.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [b, c, h, w] = x.dims();
-        let device = x.device();
-        let inv_c = 1.0 / c as f32;
-        let centring = (Tensor::<B, 2>::eye(c, &device) - inv_c).reshape([1, c, c]);
-        let centered = centring.matmul(x.reshape([b, c, h * w]));
-        let mean = Tensor::<B, 3>::full([1, 1, c], inv_c, &device);
-        let var = mean.matmul(centered.clone().powi_scalar(2));
-        let inv_std = (var + 1e-5).sqrt().recip();
-        let scale = self.body.weight.val().reshape([1, c, 1]).matmul(inv_std);
-        let ones = Tensor::<B, 3>::ones([b, 1, h * w], &device);
-        let shift = self.body.bias.val().reshape([1, c, 1]).matmul(ones);
-        (centered * scale + shift).reshape([b, c, h, w])
+        layer_norm(x, self.body.weight.val(), self.body.bias.val())
     }
 }
 

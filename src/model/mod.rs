@@ -1,8 +1,12 @@
 //! PromptIR, the network MIR-L prunes, as burn modules generic over the backend.
 //! Field names follow the reference implementation, so parameter paths equal its names.
 
+pub mod backend;
 pub mod blocks;
+pub mod conv;
+mod cpu;
 pub mod depthwise;
+pub mod layer_norm;
 pub mod prompt;
 pub mod sampling;
 
@@ -12,8 +16,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::config::PromptIrConfig;
+use backend::ModelBackend;
 use blocks::{conv, level, pointwise, run_level, TransformerBlock};
-use depthwise::ModelBackend;
+use conv::conv_same;
 use prompt::PromptGenBlock;
 use sampling::{Downsample, Upsample};
 
@@ -105,7 +110,7 @@ impl<B: ModelBackend> PromptIr<B> {
     /// Restores a batch: `img` is (B, 3, H, W) in [0, 1] with H, W multiples of 8. The output is
     /// not clamped (the reference does not clamp; the image pipeline does).
     pub fn forward(&self, img: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.patch_embed.proj.forward(img.clone());
+        let x = conv_same(self.patch_embed.proj.weight.val(), img.clone());
         let e1 = run_level(&self.encoder_level1, x);
         let e2 = run_level(&self.encoder_level2, self.down1_2.forward(e1.clone()));
         let e3 = run_level(&self.encoder_level3, self.down2_3.forward(e2.clone()));
@@ -146,7 +151,7 @@ impl<B: ModelBackend> PromptIr<B> {
             Tensor::cat(vec![self.up2_1.forward(d2), e1], 1),
         );
         let d1 = run_level(&self.refinement, d1);
-        self.output.forward(d1) + img
+        conv_same(self.output.weight.val(), d1) + img
     }
 }
 

@@ -7,7 +7,9 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::backend::ModelBackend;
 use super::blocks::conv;
+use super::conv::conv_same;
 use super::sampling::resize_bilinear;
 use crate::config::PromptSpec;
 
@@ -47,7 +49,7 @@ pub struct PromptGenBlock<B: Backend> {
     pub conv3x3: Conv2d<B>,
 }
 
-impl<B: Backend> PromptGenBlock<B> {
+impl<B: ModelBackend> PromptGenBlock<B> {
     pub fn new(
         spec: &PromptSpec,
         prompt_len: usize,
@@ -72,6 +74,6 @@ impl<B: Backend> PromptGenBlock<B> {
             .unsqueeze_dim::<3>(1)
             .matmul(prompts.expand([b, len, p * s * s]));
         let prompt = resize_bilinear(mixed.reshape([b, p, s, s]), h, w);
-        self.conv3x3.forward(prompt)
+        conv_same(self.conv3x3.weight.val(), prompt)
     }
 }

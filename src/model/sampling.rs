@@ -6,7 +6,9 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
+use super::backend::ModelBackend;
 use super::blocks::conv;
+use super::conv::conv_same;
 
 /// Conv3x3(C -> C/2) then PixelUnshuffle(2): half the size, twice the channels.
 #[derive(Module, Debug)]
@@ -15,7 +17,7 @@ pub struct Downsample<B: Backend> {
     pub body: Vec<Conv2d<B>>,
 }
 
-impl<B: Backend> Downsample<B> {
+impl<B: ModelBackend> Downsample<B> {
     pub fn new(channels: usize, device: &B::Device) -> Self {
         Self {
             body: vec![conv(channels, channels / 2, 3, 1, device)],
@@ -23,7 +25,7 @@ impl<B: Backend> Downsample<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        pixel_unshuffle(self.body[0].forward(x))
+        pixel_unshuffle(conv_same(self.body[0].weight.val(), x))
     }
 }
 
@@ -33,7 +35,7 @@ pub struct Upsample<B: Backend> {
     pub body: Vec<Conv2d<B>>,
 }
 
-impl<B: Backend> Upsample<B> {
+impl<B: ModelBackend> Upsample<B> {
     pub fn new(channels: usize, device: &B::Device) -> Self {
         Self {
             body: vec![conv(channels, channels * 2, 3, 1, device)],
@@ -41,7 +43,7 @@ impl<B: Backend> Upsample<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        pixel_shuffle(self.body[0].forward(x))
+        pixel_shuffle(conv_same(self.body[0].weight.val(), x))
     }
 }
 

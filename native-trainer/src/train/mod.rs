@@ -32,6 +32,8 @@ pub const DEFAULT_VAL_TASKS: &str = "noise:25,jpeg:20,rain,haze";
 /// Example: `native-trainer train --data ../shared/data/train --out runs/quick --preset quick`
 /// writes runs/quick/round-00.mirl (dense), round-01.mirl, ... and report.md.
 #[derive(clap::Args, Clone)]
+// A later value of an option replaces an earlier one, so scripts can append overrides to a recipe.
+#[command(args_override_self = true)]
 pub struct Args {
     /// Folder of clean training photos (PNG, JPEG, BMP). A few are held out for validation.
     #[arg(long)]
@@ -463,6 +465,7 @@ pub fn run(args: Args) -> Result<()> {
                 out: args.out.clone(),
                 checkpoint_secs: args.checkpoint_secs,
                 workers: args.workers,
+                shards: args.backend.shards(),
                 // A time budget is shared with the control that follows.
                 later_rounds: args.and_control.is_some() as u32,
                 started,

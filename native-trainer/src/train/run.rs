@@ -44,6 +44,8 @@ pub struct Job {
     pub out: PathBuf,
     pub checkpoint_secs: f64,
     pub workers: usize,
+    /// Parts of each batch trained in parallel ([`train_step`]).
+    pub shards: usize,
     /// Rounds that follow this run and share its time budget (a control).
     pub later_rounds: u32,
     /// When the command started, for the time budget.
@@ -70,6 +72,7 @@ impl WithAutodiff for Job {
             out,
             checkpoint_secs,
             workers,
+            shards,
             later_rounds,
             started,
         } = self;
@@ -112,7 +115,15 @@ impl WithAutodiff for Job {
             // The first step compiles the GPU kernels: keep that off a round's clock.
             let masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
             let batch = make_batch(&train, &mix, &spec, state.progress.round, 0)?;
-            compile_kernels(&state, masks.as_ref(), &settings, batch, &data.val, &device)?;
+            compile_kernels(
+                &state,
+                masks.as_ref(),
+                &settings,
+                batch,
+                shards,
+                &data.val,
+                &device,
+            )?;
             if state.progress.round_secs.is_none() {
                 let secs = match (settings.round_secs, settings.time_budget) {
                     (Some(secs), _) => secs,
@@ -185,6 +196,7 @@ impl WithAutodiff for Job {
                     device_masks.as_ref(),
                     batch,
                     lr,
+                    shards,
                     &device,
                 );
                 state.model = model;
@@ -258,12 +270,21 @@ fn compile_kernels<AB: TrainBackend>(
     masks: Option<&DeviceMasks<AB::InnerBackend>>,
     settings: &Settings,
     batch: Batch,
+    shards: usize,
     val: &[Photo],
     device: &AB::Device,
 ) -> Result<()> {
     let t = Instant::now();
     let mut optim = settings.adam.init::<AB>();
-    train_step(state.model.clone(), &mut optim, masks, batch, 0.0, device);
+    train_step(
+        state.model.clone(),
+        &mut optim,
+        masks,
+        batch,
+        0.0,
+        shards,
+        device,
+    );
     let tasks = [("noise:25".to_string(), "noise:25".parse()?)];
     validate(
         &state.model.valid(),

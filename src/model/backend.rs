@@ -1,0 +1,321 @@
+//! [`ModelBackend`], the backend trait the network is generic over: burn's, plus the operations
+//! that the network runs as units of their own, each with its gradient. burn 0.21 would trace
+//! them as many small operations, which on a CPU backend cost more in passes over memory than in
+//! arithmetic. Every backend gets a default built from burn's tensor operations; the CPU backend
+//! overrides them with direct loops ([`super::cpu`]), and the autodiff backend differentiates
+//! them with the gradients below.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorPrimitive};
+
+use super::{conv, depthwise, layer_norm};
+
+/// A burn backend the network runs on.
+pub trait ModelBackend: Backend {
+    /// Depthwise convolution, stride 1, "same" padding, no bias: `x` is [batch, channels, h, w]
+    /// and `weight` [channels, 1, k, k] with k odd.
+    fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        depthwise::conv_by_burn::<Self>(x, weight)
+    }
+
+    /// The gradient of [`depthwise_conv2d`](Self::depthwise_conv2d) with respect to its k x k
+    /// weight, given its input `x` and the gradient of its output `grad`.
+    fn depthwise_weight_grad(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        k: usize,
+    ) -> FloatTensor<Self> {
+        depthwise::weight_grad_by_shifts::<Self>(x, grad, k)
+    }
+
+    /// Convolution, stride 1, "same" zero padding, no bias, one group: `x` is [batch, in, h, w]
+    /// and `weight` [out, in, k, k] with k odd. The network's full 3x3 convolutions.
+    fn conv2d_same(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        conv::forward_by_burn::<Self>(x, weight)
+    }
+
+    /// The gradients of [`conv2d_same`](Self::conv2d_same) with respect to `x` and `weight`.
+    fn conv2d_same_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2] {
+        conv::backward_by_burn::<Self>(x, weight, grad)
+    }
+
+    /// LayerNorm across the channels of each pixel of `x` [batch, channels, h, w], with the
+    /// affine `weight` and `bias` [channels] (biased variance, eps 1e-5).
+    fn channel_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        layer_norm::forward_by_burn::<Self>(x, weight, bias)
+    }
+
+    /// The gradients of [`channel_norm`](Self::channel_norm) with respect to `x`, `weight` and
+    /// `bias`, given its input, its weight and the gradient of its output.
+    fn channel_norm_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        layer_norm::backward_by_burn::<Self>(x, weight, grad)
+    }
+}
+
+pub(crate) fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+pub(crate) fn primitive<B: Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
+    t.into_primitive().tensor()
+}
+
+#[cfg(feature = "flex")]
+impl ModelBackend for burn::backend::Flex {
+    fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dims = dims4(&x);
+        let k = dims4(&weight)[2];
+        match (f32s(&x), f32s(&weight)) {
+            (Some(xs), Some(ws)) => flex(super::cpu::depthwise_conv(&xs, &ws, dims, k), &dims),
+            _ => depthwise::conv_by_burn::<Self>(x, weight),
+        }
+    }
+
+    fn depthwise_weight_grad(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        k: usize,
+    ) -> FloatTensor<Self> {
+        let dims = dims4(&grad);
+        match (f32s(&x), f32s(&grad)) {
+            (Some(xs), Some(gs)) => flex(
+                super::cpu::depthwise_weight_grad(&xs, &gs, dims, k),
+                &[dims[1], 1, k, k],
+            ),
+            _ => depthwise::weight_grad_by_shifts::<Self>(x, grad, k),
+        }
+    }
+
+    fn conv2d_same(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        match f32s(&x).filter(|_| conv::columns_fit(dims4(&x), dims4(&weight)[2])) {
+            Some(xs) => conv::forward_by_columns(&xs, dims4(&x), weight),
+            None => conv::forward_by_burn::<Self>(x, weight),
+        }
+    }
+
+    fn conv2d_same_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2] {
+        match f32s(&x).filter(|_| conv::columns_fit(dims4(&x), dims4(&weight)[2])) {
+            Some(xs) => conv::backward_by_columns(&xs, dims4(&x), weight, grad),
+            None => conv::backward_by_burn::<Self>(x, weight, grad),
+        }
+    }
+
+    fn channel_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let dims = dims4(&x);
+        match (f32s(&x), f32s(&weight), f32s(&bias)) {
+            (Some(xs), Some(ws), Some(bs)) => {
+                flex(super::cpu::layer_norm(&xs, &ws, &bs, dims), &dims)
+            }
+            _ => layer_norm::forward_by_burn::<Self>(x, weight, bias),
+        }
+    }
+
+    fn channel_norm_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        let dims = dims4(&x);
+        match (f32s(&x), f32s(&weight), f32s(&grad)) {
+            (Some(xs), Some(ws), Some(gs)) => {
+                let (dx, dw, db) = super::cpu::layer_norm_backward(&xs, &ws, &gs, dims);
+                [flex(dx, &dims), flex(dw, &[dims[1]]), flex(db, &[dims[1]])]
+            }
+            _ => layer_norm::backward_by_burn::<Self>(x, weight, grad),
+        }
+    }
+}
+
+/// A CPU tensor's f32 values, row-major, borrowed where the tensor is laid out so already;
+/// `None` for another element type.
+#[cfg(feature = "flex")]
+pub(crate) fn f32s(t: &burn::backend::flex::FlexTensor) -> Option<std::borrow::Cow<'_, [f32]>> {
+    use std::borrow::Cow;
+    match t.as_slice::<f32>() {
+        Some(values) => Some(Cow::Borrowed(values)),
+        None => t
+            .to_contiguous()
+            .as_slice::<f32>()
+            .map(|v| Cow::Owned(v.to_vec())),
+    }
+}
+
+#[cfg(feature = "flex")]
+pub(crate) fn dims4(t: &burn::backend::flex::FlexTensor) -> [usize; 4] {
+    let shape = t.layout().shape();
+    std::array::from_fn(|i| shape[i])
+}
+
+#[cfg(feature = "flex")]
+pub(crate) fn flex(values: Vec<f32>, shape: &[usize]) -> burn::backend::flex::FlexTensor {
+    burn::backend::flex::FlexTensor::from_data(burn::tensor::TensorData::new(
+        values,
+        shape.to_vec(),
+    ))
+}
+
+#[cfg(feature = "wgpu")]
+impl ModelBackend for burn::backend::Wgpu {}
+
+#[cfg(feature = "cuda")]
+impl ModelBackend for burn::backend::Cuda {}
+
+#[cfg(feature = "autodiff")]
+mod autodiff {
+    use super::{float, primitive, ModelBackend};
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::backend::autodiff::{Autodiff, NodeId};
+    use burn::tensor::ops::FloatTensor;
+
+    /// The checkpointed input and weight of an operation.
+    type InputAndWeight = (NodeId, NodeId);
+
+    /// Runs `forward` on the inner backend and records `step` for the backward pass, with the
+    /// input and weight (the first two of `parents`) checkpointed.
+    fn tracked<B, C, S, const N: usize>(
+        step: S,
+        parents: [&FloatTensor<Autodiff<B, C>>; N],
+        forward: impl FnOnce() -> FloatTensor<B>,
+    ) -> FloatTensor<Autodiff<B, C>>
+    where
+        B: ModelBackend,
+        C: CheckpointStrategy,
+        S: Backward<B, N, State = InputAndWeight>,
+    {
+        let prep = step
+            .prepare::<C>(parents.map(|t| t.node.clone()))
+            .compute_bound()
+            .stateful();
+        match prep {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(parents[0]), prep.checkpoint(parents[1]));
+                prep.finish(state, forward())
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward()),
+        }
+    }
+
+    /// The output's gradient and the checkpointed input and weight of a backward step.
+    fn inputs<B: ModelBackend, const N: usize>(
+        ops: &Ops<InputAndWeight, N>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) -> [FloatTensor<B>; 3] {
+        let (x, weight) = ops.state;
+        [
+            grads.consume::<B>(&ops.node),
+            checkpointer.retrieve_node_output::<FloatTensor<B>>(x),
+            checkpointer.retrieve_node_output::<FloatTensor<B>>(weight),
+        ]
+    }
+
+    /// Gives each tracked parent its gradient, in parent order.
+    fn register<B: ModelBackend, const N: usize>(
+        ops: Ops<InputAndWeight, N>,
+        grads: &mut Gradients,
+        parent_grads: [FloatTensor<B>; N],
+    ) {
+        for (node, grad) in ops.parents.into_iter().zip(parent_grads) {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct DepthwiseBackward;
+
+    impl<B: ModelBackend> Backward<B, 2> for DepthwiseBackward {
+        type State = InputAndWeight;
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, cp: &mut Checkpointer) {
+            let [grad, x, weight] = inputs::<B, 2>(&ops, grads, cp);
+            let [node_x, node_weight] = &ops.parents;
+            let k = float::<B, 4>(weight.clone()).dims()[2];
+            if let Some(node) = node_x {
+                // The same convolution of the output gradient with the kernel turned by 180°.
+                let flipped = primitive(float::<B, 4>(weight).flip([2, 3]));
+                grads.register::<B>(node.id, B::depthwise_conv2d(grad.clone(), flipped));
+            }
+            if let Some(node) = node_weight {
+                grads.register::<B>(node.id, B::depthwise_weight_grad(x, grad, k));
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct ConvBackward;
+
+    impl<B: ModelBackend> Backward<B, 2> for ConvBackward {
+        type State = InputAndWeight;
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, cp: &mut Checkpointer) {
+            let [grad, x, weight] = inputs::<B, 2>(&ops, grads, cp);
+            register::<B, 2>(ops, grads, B::conv2d_same_backward(x, weight, grad));
+        }
+    }
+
+    #[derive(Debug)]
+    struct LayerNormBackward;
+
+    impl<B: ModelBackend> Backward<B, 3> for LayerNormBackward {
+        type State = InputAndWeight;
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, cp: &mut Checkpointer) {
+            let [grad, x, weight] = inputs::<B, 3>(&ops, grads, cp);
+            register::<B, 3>(ops, grads, B::channel_norm_backward(x, weight, grad));
+        }
+    }
+
+    impl<B: ModelBackend, C: CheckpointStrategy> ModelBackend for Autodiff<B, C> {
+        fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+            tracked::<B, C, _, 2>(DepthwiseBackward, [&x, &weight], || {
+                B::depthwise_conv2d(x.primitive.clone(), weight.primitive.clone())
+            })
+        }
+
+        fn conv2d_same(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+            tracked::<B, C, _, 2>(ConvBackward, [&x, &weight], || {
+                B::conv2d_same(x.primitive.clone(), weight.primitive.clone())
+            })
+        }
+
+        fn channel_norm(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            bias: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            tracked::<B, C, _, 3>(LayerNormBackward, [&x, &weight, &bias], || {
+                B::channel_norm(
+                    x.primitive.clone(),
+                    weight.primitive.clone(),
+                    bias.primitive.clone(),
+                )
+            })
+        }
+    }
+}

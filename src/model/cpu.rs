@@ -1,0 +1,257 @@
+//! Direct loops for the CPU backend's [`ModelBackend`](super::ModelBackend) operations, on
+//! row-major f32 slices. Inner loops run along a row of pixels, so the compiler vectorises them;
+//! each kernel is compiled for several instruction sets (AVX-512, AVX2, ...) and the widest the
+//! processor has is chosen at run time. Helpers are inlined so that they get the same width.
+
+use multiversion::multiversion;
+
+/// A depthwise convolution with "same" zero padding: `x` is [b, c, h, w], `weight` [c, 1, k, k].
+/// Each output row takes all k² taps in one pass, rather than one pass over the plane a tap.
+#[multiversion(targets = "simd")]
+pub fn depthwise_conv(x: &[f32], weight: &[f32], [b, c, h, w]: [usize; 4], k: usize) -> Vec<f32> {
+    let p = k / 2;
+    let mut out = vec![0.0f32; x.len()];
+    for (plane, (xs, os)) in x
+        .chunks_exact(h * w)
+        .zip(out.chunks_exact_mut(h * w))
+        .enumerate()
+        .take(b * c)
+    {
+        let taps = &weight[(plane % c) * k * k..][..k * k];
+        for (i, row) in os.chunks_exact_mut(w).enumerate() {
+            for ky in 0..k {
+                // Input row i + ky - p, when inside the image.
+                let Some(src) = (i + ky).checked_sub(p).filter(|&r| r < h) else {
+                    continue;
+                };
+                let xr = &xs[src * w..][..w];
+                for kx in 0..k {
+                    let t = taps[ky * k + kx];
+                    // Output column j reads input column j + kx - p.
+                    let (j0, j1) = (p.saturating_sub(kx), (w + p).saturating_sub(kx).min(w));
+                    if j0 >= j1 {
+                        continue;
+                    }
+                    let xs = &xr[j0 + kx - p..j1 + kx - p];
+                    for (o, v) in row[j0..j1].iter_mut().zip(xs) {
+                        *o += t * v;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The unfolded columns of `x` [b, c, h, w] for a k x k convolution with "same" zero padding:
+/// [b, c·k², h·w], row (ch·k + ky)·k + kx holding x[.., ch, i + ky − p, j + kx − p].
+#[multiversion(targets = "simd")]
+pub fn im2col(x: &[f32], [b, c, h, w]: [usize; 4], k: usize) -> Vec<f32> {
+    let p = k / 2;
+    let mut cols = vec![0.0f32; b * c * k * k * h * w];
+    for (plane, xs) in x.chunks_exact(h * w).enumerate().take(b * c) {
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = (plane * k + ky) * k + kx;
+                let out = &mut cols[row * h * w..][..h * w];
+                for_shifted_rows(h, w, k, ky, kx, |i, src, j0, j1| {
+                    out[i * w + j0..i * w + j1]
+                        .copy_from_slice(&xs[src * w + j0 + kx - p..][..j1 - j0]);
+                });
+            }
+        }
+    }
+    cols
+}
+
+/// The adjoint of [`im2col`]: each column value added back to the pixel it was read from.
+#[multiversion(targets = "simd")]
+pub fn col2im(cols: &[f32], [b, c, h, w]: [usize; 4], k: usize) -> Vec<f32> {
+    let p = k / 2;
+    let mut x = vec![0.0f32; b * c * h * w];
+    for (plane, xs) in x.chunks_exact_mut(h * w).enumerate().take(b * c) {
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = (plane * k + ky) * k + kx;
+                let col = &cols[row * h * w..][..h * w];
+                for_shifted_rows(h, w, k, ky, kx, |i, src, j0, j1| {
+                    let dst = &mut xs[src * w + j0 + kx - p..][..j1 - j0];
+                    for (d, v) in dst.iter_mut().zip(&col[i * w + j0..i * w + j1]) {
+                        *d += v;
+                    }
+                });
+            }
+        }
+    }
+    x
+}
+
+/// For tap (ky, kx) of a k x k "same" convolution over an h x w plane: calls
+/// `f(i, src, j0, j1)` for each output row i whose input row src = i + ky − p is inside the
+/// image, with j0..j1 the output columns whose input column j + kx − p is inside too.
+#[inline(always)]
+fn for_shifted_rows(
+    h: usize,
+    w: usize,
+    k: usize,
+    ky: usize,
+    kx: usize,
+    mut f: impl FnMut(usize, usize, usize, usize),
+) {
+    let p = k / 2;
+    let (j0, j1) = (p.saturating_sub(kx), (w + p).saturating_sub(kx).min(w));
+    if j0 >= j1 {
+        return;
+    }
+    for i in 0..h {
+        if let Some(src) = (i + ky).checked_sub(p).filter(|&r| r < h) {
+            f(i, src, j0, j1);
+        }
+    }
+}
+
+/// dW[c, ky, kx] = Σ over batch and pixels of x[.., c, i + ky - p, j + kx - p] · grad[.., c, i, j]
+/// with zeros outside the image; `x` and `grad` are [b, c, h, w].
+#[multiversion(targets = "simd")]
+pub fn depthwise_weight_grad(
+    x: &[f32],
+    grad: &[f32],
+    [b, c, h, w]: [usize; 4],
+    k: usize,
+) -> Vec<f32> {
+    let p = (k / 2) as isize;
+    let mut out = vec![0.0f32; c * k * k];
+    for plane in 0..b * c {
+        let ch = plane % c;
+        let xs = &x[plane * h * w..][..h * w];
+        let gs = &grad[plane * h * w..][..h * w];
+        for ky in 0..k {
+            let dy = ky as isize - p;
+            let rows = (0isize.max(-dy) as usize)..((h as isize).min(h as isize - dy) as usize);
+            for kx in 0..k {
+                let dx = kx as isize - p;
+                let j0 = 0isize.max(-dx) as usize;
+                let j1 = (w as isize).min(w as isize - dx) as usize;
+                let mut acc = 0.0f32;
+                for i in rows.clone() {
+                    let x_row = ((i as isize + dy) as usize) * w;
+                    let xr = &xs[x_row + (j0 as isize + dx) as usize..][..j1 - j0];
+                    let gr = &gs[i * w + j0..i * w + j1];
+                    acc += dot(xr, gr);
+                }
+                out[(ch * k + ky) * k + kx] += acc;
+            }
+        }
+    }
+    out
+}
+
+/// Σ a·b in eight running sums, an order the compiler may vectorise (one running sum it may not).
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut lanes = [0.0f32; 8];
+    for (x, y) in a8.zip(b8) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// LayerNorm's epsilon (PromptIR's `WithBias_LayerNorm`).
+pub const LAYER_NORM_EPS: f32 = 1e-5;
+
+/// Per pixel of one image `x` [c, hw]: the channel mean and 1 / standard deviation.
+#[inline(always)]
+fn pixel_stats(x: &[f32], c: usize, hw: usize) -> (Vec<f32>, Vec<f32>) {
+    let inv_c = 1.0 / c as f32;
+    let mut mean = vec![0.0f32; hw];
+    for row in x.chunks_exact(hw) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m *= inv_c);
+    let mut var = vec![0.0f32; hw];
+    for row in x.chunks_exact(hw) {
+        for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (v - m) * (v - m);
+        }
+    }
+    let rstd = var
+        .iter()
+        .map(|s| 1.0 / (s * inv_c + LAYER_NORM_EPS).sqrt())
+        .collect();
+    (mean, rstd)
+}
+
+/// y = (x − mean) / std · weight + bias across the channels of each pixel; `x` is [b, c, h, w].
+#[multiversion(targets = "simd")]
+pub fn layer_norm(x: &[f32], weight: &[f32], bias: &[f32], [b, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let hw = h * w;
+    let mut y = vec![0.0f32; x.len()];
+    for (xi, yi) in x
+        .chunks_exact(c * hw)
+        .zip(y.chunks_exact_mut(c * hw))
+        .take(b)
+    {
+        let (mean, rstd) = pixel_stats(xi, c, hw);
+        for (ch, (xr, yr)) in xi.chunks_exact(hw).zip(yi.chunks_exact_mut(hw)).enumerate() {
+            let (g, s) = (weight[ch], bias[ch]);
+            for (((y, v), m), r) in yr.iter_mut().zip(xr).zip(&mean).zip(&rstd) {
+                *y = (v - m) * r * g + s;
+            }
+        }
+    }
+    y
+}
+
+/// The gradients of [`layer_norm`] with respect to x, weight and bias, given the output's
+/// gradient `grad`: with x̂ the normalised input and g = grad · weight,
+/// dx = (g − mean_c(g) − x̂ · mean_c(g · x̂)) / std, dweight = Σ grad · x̂, dbias = Σ grad.
+#[multiversion(targets = "simd")]
+pub fn layer_norm_backward(
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    [b, c, h, w]: [usize; 4],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let hw = h * w;
+    let inv_c = 1.0 / c as f32;
+    let mut dx = vec![0.0f32; x.len()];
+    let (mut dweight, mut dbias) = (vec![0.0f32; c], vec![0.0f32; c]);
+    let mut xhat = vec![0.0f32; c * hw];
+    let images = x.chunks_exact(c * hw).zip(grad.chunks_exact(c * hw));
+    for ((xi, gi), dxi) in images.zip(dx.chunks_exact_mut(c * hw)).take(b) {
+        let (mean, rstd) = pixel_stats(xi, c, hw);
+        let (mut mean_g, mut mean_gx) = (vec![0.0f32; hw], vec![0.0f32; hw]);
+        for (ch, (xr, gr)) in xi.chunks_exact(hw).zip(gi.chunks_exact(hw)).enumerate() {
+            let xh = &mut xhat[ch * hw..][..hw];
+            let (mut sum_g, mut sum_gx) = (0.0f32, 0.0f32);
+            for i in 0..hw {
+                xh[i] = (xr[i] - mean[i]) * rstd[i];
+                let g = gr[i] * weight[ch];
+                mean_g[i] += g;
+                mean_gx[i] += g * xh[i];
+                sum_g += gr[i];
+                sum_gx += gr[i] * xh[i];
+            }
+            dbias[ch] += sum_g;
+            dweight[ch] += sum_gx;
+        }
+        for ch in 0..c {
+            let (xh, gr) = (&xhat[ch * hw..][..hw], &gi[ch * hw..][..hw]);
+            let dr = &mut dxi[ch * hw..][..hw];
+            for i in 0..hw {
+                let g = gr[i] * weight[ch];
+                dr[i] = (g - mean_g[i] * inv_c - xh[i] * mean_gx[i] * inv_c) * rstd[i];
+            }
+        }
+    }
+    (dx, dweight, dbias)
+}
