@@ -163,6 +163,13 @@ SMALL = {
     "prompts": [{"dim": 16, "size": 16}, {"dim": 32, "size": 8}, {"dim": 64, "size": 4}],
 }
 
+TINY = {
+    "dim": 8, "num_blocks": [1, 1, 1, 1], "num_refinement_blocks": 1, "heads": [1, 2, 4, 8],
+    "ffn_expansion_factor": 2.0, "prompt_len": 3,
+    "prompts": [{"dim": 8, "size": 16}, {"dim": 16, "size": 8}, {"dim": 32, "size": 4}],
+}
+PRESETS = {"tiny": TINY, "small": SMALL}
+
 
 def check_fixture(shared):
     """Max abs error of this implementation on the promptir-tiny fixture."""

@@ -1,5 +1,5 @@
-"""Times training steps of the small preset in PyTorch on the CPU: the same network, L1 loss,
-AdamW and batch as `native-trainer train --preset small`. Prints one JSON line:
+"""Times training steps in PyTorch on the CPU: the same network, L1 loss, AdamW and batch as
+`native-trainer train --preset small` (or the tiny network). Prints one JSON line:
 {"steps": N, "seconds": S, "steps_per_s": R}."""
 
 import argparse
@@ -8,9 +8,10 @@ import time
 
 import torch
 
-from promptir_torch import SMALL, PromptIR
+from promptir_torch import PRESETS, PromptIR
 
 p = argparse.ArgumentParser()
+p.add_argument("--network", choices=sorted(PRESETS), default="small")
 p.add_argument("--steps", type=int, default=20)
 p.add_argument("--batch", type=int, default=8)
 p.add_argument("--crop", type=int, default=64)
@@ -19,7 +20,7 @@ a = p.parse_args()
 if a.threads:
     torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-net = PromptIR(SMALL)
+net = PromptIR(PRESETS[a.network])
 opt = torch.optim.AdamW(net.parameters(), lr=2e-4, betas=(0.9, 0.999), weight_decay=0.01)
 shape = (a.batch, 3, a.crop, a.crop)
 batches = [(torch.rand(shape), torch.rand(shape)) for _ in range(4)]

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "native-trainer",
-    version,
+    version = backend::VERSION,
     arg_required_else_help = true,
     after_help = "\
 To make a ticket, train one (about 10 minutes on 2 CPU cores):
