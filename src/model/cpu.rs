@@ -5,6 +5,8 @@
 
 use multiversion::multiversion;
 
+use super::layer_norm::EPS;
+
 /// A depthwise convolution with "same" zero padding: `x` is [b, c, h, w], `weight` [c, 1, k, k].
 /// Each output row takes all k² taps in one pass, rather than one pass over the plane a tap.
 #[multiversion(targets = "simd")]
@@ -165,9 +167,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// LayerNorm's epsilon (PromptIR's `WithBias_LayerNorm`).
-pub const LAYER_NORM_EPS: f32 = 1e-5;
-
 /// Per pixel of one image `x` [c, hw]: the channel mean and 1 / standard deviation.
 #[inline(always)]
 fn pixel_stats(x: &[f32], c: usize, hw: usize) -> (Vec<f32>, Vec<f32>) {
@@ -183,10 +182,7 @@ fn pixel_stats(x: &[f32], c: usize, hw: usize) -> (Vec<f32>, Vec<f32>) {
             *s += (v - m) * (v - m);
         }
     }
-    let rstd = var
-        .iter()
-        .map(|s| 1.0 / (s * inv_c + LAYER_NORM_EPS).sqrt())
-        .collect();
+    let rstd = var.iter().map(|s| 1.0 / (s * inv_c + EPS).sqrt()).collect();
     (mean, rstd)
 }
 

@@ -7,7 +7,9 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
 
 use super::backend::{float, primitive, ModelBackend};
-use super::cpu::LAYER_NORM_EPS;
+
+/// LayerNorm's epsilon (PromptIR's `WithBias_LayerNorm`).
+pub const EPS: f32 = 1e-5;
 
 /// LayerNorm across the channels of each pixel of `x` [batch, channels, h, w].
 pub fn layer_norm<B: ModelBackend>(
@@ -39,7 +41,7 @@ pub(crate) fn forward_by_burn<B: Backend>(
     let centered = centring.matmul(x.reshape([b, c, h * w]));
     let mean = Tensor::<B, 3>::full([1, 1, c], inv_c, &device);
     let var = mean.matmul(centered.clone().powi_scalar(2));
-    let inv_std = (var + LAYER_NORM_EPS).sqrt().recip();
+    let inv_std = (var + EPS).sqrt().recip();
     let scale = float::<B, 1>(weight).reshape([1, c, 1]).matmul(inv_std);
     let ones = Tensor::<B, 3>::ones([b, 1, h * w], &device);
     let shift = float::<B, 1>(bias).reshape([1, c, 1]).matmul(ones);
@@ -59,7 +61,7 @@ pub(crate) fn backward_by_burn<B: Backend>(
     let c = x.dims()[1];
     let centered = x.clone() - x.mean_dim(1);
     let var = centered.clone().powi_scalar(2).mean_dim(1);
-    let inv_std = (var + LAYER_NORM_EPS).sqrt().recip();
+    let inv_std = (var + EPS).sqrt().recip();
     let xhat = centered * inv_std.clone();
     let per_channel = |t: Tensor<B, 4>| t.sum_dim(0).sum_dim(2).sum_dim(3).reshape([c]);
     let dbias = per_channel(grad.clone());
