@@ -61,7 +61,7 @@ pub(crate) fn columns_fit([b, c, h, w]: [usize; 4], k: usize) -> bool {
 #[cfg(feature = "flex")]
 mod columns {
     use super::*;
-    use crate::model::backend::{dims4, flex};
+    use crate::model::backend::{dims4, f32s, flex};
     use crate::model::cpu;
     use burn::backend::Flex;
 
@@ -97,10 +97,8 @@ mod columns {
             .matmul(cols.swap_dims(1, 2))
             .sum_dim(0)
             .reshape([o, c, k, k]);
-        let dcols = weight.swap_dims(1, 2).matmul(grad);
-        let dcols = crate::model::backend::f32s(&primitive(dcols.clone()))
-            .expect("f32 columns")
-            .into_owned();
+        let dcols = primitive(weight.swap_dims(1, 2).matmul(grad));
+        let dcols = f32s(&dcols).expect("the columns are f32, as x is");
         let dx = flex(cpu::col2im(&dcols, [b, c, h, w], k), &[b, c, h, w]);
         [dx, primitive(dw)]
     }
