@@ -22,18 +22,15 @@ pub fn depthwise_conv(x: &[f32], weight: &[f32], [b, c, h, w]: [usize; 4], k: us
         let taps = &weight[(plane % c) * k * k..][..k * k];
         for (i, row) in os.chunks_exact_mut(w).enumerate() {
             for ky in 0..k {
-                // Input row i + ky - p, when inside the image.
-                let Some(src) = (i + ky).checked_sub(p).filter(|&r| r < h) else {
+                let Some(src) = source_row(i, ky, p, h) else {
                     continue;
                 };
                 let xr = &xs[src * w..][..w];
                 for kx in 0..k {
                     let t = taps[ky * k + kx];
-                    // Output column j reads input column j + kx - p.
-                    let (j0, j1) = (p.saturating_sub(kx), (w + p).saturating_sub(kx).min(w));
-                    if j0 >= j1 {
+                    let Some((j0, j1)) = output_columns(w, p, kx) else {
                         continue;
-                    }
+                    };
                     let xs = &xr[j0 + kx - p..j1 + kx - p];
                     for (o, v) in row[j0..j1].iter_mut().zip(xs) {
                         *o += t * v;
@@ -101,15 +98,27 @@ fn for_shifted_rows(
     mut f: impl FnMut(usize, usize, usize, usize),
 ) {
     let p = k / 2;
-    let (j0, j1) = (p.saturating_sub(kx), (w + p).saturating_sub(kx).min(w));
-    if j0 >= j1 {
+    let Some((j0, j1)) = output_columns(w, p, kx) else {
         return;
-    }
+    };
     for i in 0..h {
-        if let Some(src) = (i + ky).checked_sub(p).filter(|&r| r < h) {
+        if let Some(src) = source_row(i, ky, p, h) {
             f(i, src, j0, j1);
         }
     }
+}
+
+/// The input row i + ky − p that output row i reads at kernel row ky, when inside the image.
+#[inline(always)]
+fn source_row(i: usize, ky: usize, p: usize, h: usize) -> Option<usize> {
+    (i + ky).checked_sub(p).filter(|&r| r < h)
+}
+
+/// The output columns j0..j1 whose input column j + kx − p is inside a row of width w.
+#[inline(always)]
+fn output_columns(w: usize, p: usize, kx: usize) -> Option<(usize, usize)> {
+    let (j0, j1) = (p.saturating_sub(kx), (w + p).saturating_sub(kx).min(w));
+    (j0 < j1).then_some((j0, j1))
 }
 
 /// dW[c, ky, kx] = Σ over batch and pixels of x[.., c, i + ky - p, j + kx - p] · grad[.., c, i, j]
