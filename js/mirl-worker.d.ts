@@ -9,5 +9,7 @@ export class WorkerRestorer {
   restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
   degrade(image: ImageData, kind: string, seed?: number): Promise<ImageData>;
   compare(reference: ImageData, test: ImageData): Promise<{ psnr: number; ssim: number }>;
+  /** `wasmMemoryBytes()` of the worker's copy of the module. */
+  wasmMemoryBytes(): Promise<number>;
   free(): void;
 }

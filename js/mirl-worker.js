@@ -98,6 +98,11 @@ export class WorkerRestorer {
     return this.#call('compare', [reference, test]);
   }
 
+  /** As `wasmMemoryBytes` in mirl.js, for the worker's copy of the module. */
+  wasmMemoryBytes() {
+    return this.#call('memory', []);
+  }
+
   /** Stops the worker. Later calls reject. */
   free() {
     if (!this.#worker) return;

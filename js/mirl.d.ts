@@ -14,7 +14,7 @@ export interface CreateOptions {
 }
 
 export interface RestoreOptions {
-  /** Tile side in pixels, a multiple of 8 (default 512). */
+  /** Tile side in pixels, a multiple of 8 (default 512; capped so that a tile's activations stay within 256 MiB). */
   tileSize?: number;
   /** Called after each tile. */
   onProgress?: (done: number, total: number) => void;
@@ -80,3 +80,6 @@ export function degrade(image: ImageData, kind: string, seed?: number): ImageDat
 
 /** PSNR (dB; Infinity when identical) and SSIM of `test` against `reference`, as `native-trainer metrics`. */
 export function compare(reference: ImageData, test: ImageData): { psnr: number; ssim: number };
+
+/** Bytes of WebAssembly memory the module holds: it never shrinks, so also the most needed so far. */
+export function wasmMemoryBytes(): number;

@@ -11,10 +11,11 @@
 import initCore, { Engine, compareRgba, degradeRgba } from './mirl_core.js';
 
 /** Largest image accepted, in pixels (the same limit as the native tool). */
-export const MAX_PIXELS = 32 * 1024 * 1024;
+export const MAX_PIXELS = 32_000_000;
 
 let ready = null;
 let initialized = false;
+let memory = null;
 
 /**
  * Loads the WebAssembly module once. `Restorer.create` calls it for you; call it yourself
@@ -23,9 +24,18 @@ let initialized = false;
 export default function init(input) {
   ready ??= initCore(input === undefined ? undefined : { module_or_path: input }).then((m) => {
     initialized = true;
+    memory = m.memory;
     return m;
   });
   return ready;
+}
+
+/**
+ * Bytes of WebAssembly memory the module holds (0 before `init`). It grows when needed and
+ * never shrinks, so this is also the most it has needed so far.
+ */
+export function wasmMemoryBytes() {
+  return memory?.buffer.byteLength ?? 0;
 }
 
 /** Rejects with a DOMException named AbortError, as fetch does. */
@@ -88,7 +98,7 @@ function checkSize(width, height) {
   if (width * height > MAX_PIXELS) {
     throw new Error(
       `the image is ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels); ` +
-        `the limit is ${MAX_PIXELS / 1024 / 1024} megapixels (${MAX_PIXELS} pixels)`,
+        `the limit is ${MAX_PIXELS / 1e6} megapixels (${MAX_PIXELS} pixels)`,
     );
   }
 }

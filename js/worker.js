@@ -1,5 +1,5 @@
 // The module worker behind `mirl-worker.js`: runs the mirl API off the page's main thread.
-import { Restorer, compare, degrade, default as init } from './mirl.js';
+import { Restorer, compare, degrade, default as init, wasmMemoryBytes } from './mirl.js';
 
 let restorer = null;
 const aborts = new Map();
@@ -30,6 +30,9 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     } else if (method === 'compare') {
       await init();
       result = compare(...args);
+    } else if (method === 'memory') {
+      await init();
+      result = wasmMemoryBytes();
     } else if (method === 'free') {
       restorer?.free();
       restorer = null;

@@ -26,5 +26,7 @@ bash scripts/build-pkg.sh --dev
 (cd tests/browser && npm install --no-audit --no-fund --silent)
 node tests/browser/api.test.mjs
 node tests/browser/vite.test.mjs
+echo "== a 12-megapixel photo, memory, and restores at once (headless Chromium, minutes)"
+node tests/browser/load.test.mjs
 echo "== the demo site (www/) end to end in headless Chromium"
 node tests/browser/demo.test.mjs

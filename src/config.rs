@@ -107,6 +107,15 @@ impl PromptIrConfig {
         (channels as f64 * self.ffn_expansion_factor) as usize
     }
 
+    /// Peak bytes the CPU backend's activations take per input pixel in a forward pass: an
+    /// upper bound with some margin, checked against the measured peak in `tests/memory.rs`.
+    /// The widest full-resolution features are the decoder's first level fused with its
+    /// prompt (2 dim + prompt channels); about eight f32 tensors of that width are alive at
+    /// the peak.
+    pub fn activation_bytes_per_pixel(&self) -> u64 {
+        32 * (2 * self.dim + self.prompts[0].dim) as u64
+    }
+
     /// Checks every bound and divisibility rule; run before anything is allocated.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));

@@ -7,8 +7,9 @@
 //! tile back asynchronously and report progress; [`restore`] runs them all natively.
 
 use burn::tensor::{Tensor, TensorData};
-use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
+use image::{DynamicImage, RgbaImage};
 
+use crate::config::PromptIrConfig;
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
 use crate::ModelBackend;
@@ -21,6 +22,12 @@ pub const MAX_PIXELS: u64 = 32_000_000;
 pub const DEFAULT_TILE: u32 = 512;
 /// Overlap between neighbouring tiles, blended linearly.
 pub const DEFAULT_OVERLAP: u32 = 64;
+/// Smallest tile side accepted.
+pub const MIN_TILE: u32 = 16;
+/// Memory the network's activations may take for one tile; [`tile_for`] keeps tiles within
+/// it. With the tile, a restore needs 4 bytes per pixel of the photo and 12 per pixel of a
+/// row of tiles on top (so a 32-megapixel photo stays well below 1 GB).
+pub const ACTIVATION_BUDGET: u64 = 256 << 20;
 
 /// A tile of the padded image, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +38,7 @@ pub struct Tile {
     pub height: usize,
 }
 
+/// The channels of the image given, restored as they came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
     Grey,
@@ -38,20 +46,29 @@ enum Layout {
     Rgba,
 }
 
-/// A restoration in progress.
+/// A restoration in progress. Memory stays at one RGBA copy of the photo plus one row of
+/// tiles: the tiles are blended in order, and each row of pixels, once no later tile covers
+/// it, is written back over the input row it came from (no later tile reads it either).
 pub struct Restoration {
     layout: Layout,
-    width: usize,
-    height: usize,
+    /// The photo; rows above `band_y` already hold the result.
+    image: RgbaImage,
+    /// The image reflect-padded to a multiple of 8 (the network halves it three times).
     padded_w: usize,
     padded_h: usize,
-    /// Padded input, planar RGB in [0, 1].
-    input: Vec<f32>,
-    alpha: Option<Vec<u8>>,
     tiles: Vec<Tile>,
     overlap: usize,
-    sum: Vec<f32>,
-    weight: Vec<f32>,
+    /// Blend weights summed over all tiles, per padded column and per padded row. A tile's
+    /// weight at a pixel is a column ramp times a row ramp and the tiles form a grid, so the
+    /// sum over tiles is the product of these two.
+    col_weight: Vec<f32>,
+    row_weight: Vec<f32>,
+    /// Weighted tile outputs for padded rows `band_y..band_y + band rows`, laid out
+    /// [row][channel][column].
+    band: Vec<f32>,
+    band_y: usize,
+    /// The tile whose output comes next.
+    next: usize,
 }
 
 /// Checks an image's size against [`MAX_PIXELS`] and emptiness.
@@ -70,6 +87,23 @@ pub fn check_size(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
+/// The largest tile side whose activations fit [`ACTIVATION_BUDGET`] for `config`.
+pub fn max_tile(config: &PromptIrConfig) -> u32 {
+    let side = (ACTIVATION_BUDGET as f64 / config.activation_bytes_per_pixel() as f64).sqrt();
+    ((side as u32) / 8 * 8).max(MIN_TILE)
+}
+
+/// The tile side for a restore with `config`: the one asked for (0: [`DEFAULT_TILE`]), at
+/// most [`max_tile`], so that no caller can ask for more memory than the budget.
+pub fn tile_for(config: &PromptIrConfig, requested: u32) -> u32 {
+    let tile = if requested == 0 {
+        DEFAULT_TILE
+    } else {
+        requested
+    };
+    tile.min(max_tile(config))
+}
+
 /// Index into 0..n of i mirrored at the edges without repeating them (PyTorch's "reflect").
 fn reflect(i: isize, n: usize) -> usize {
     if n == 1 {
@@ -78,6 +112,16 @@ fn reflect(i: isize, n: usize) -> usize {
     let period = 2 * (n as isize - 1);
     let m = i.rem_euclid(period);
     (if m < n as isize { m } else { period - m }) as usize
+}
+
+/// The tile length along an axis of `len` pixels: at most `tile`, and as even as the overlap
+/// allows, so that a 600-pixel side takes two tiles of 336 rather than 512 and 512.
+fn balanced_tile(len: usize, tile: usize, overlap: usize) -> usize {
+    if len <= tile {
+        return len;
+    }
+    let count = (len - overlap).div_ceil(tile - overlap);
+    ((len + (count - 1) * overlap).div_ceil(count)).div_ceil(8) * 8
 }
 
 /// Tile origins along one axis: tiles of `tile` with at least `overlap` shared, the last one
@@ -95,77 +139,100 @@ fn tile_starts(len: usize, tile: usize, overlap: usize) -> Vec<usize> {
     starts
 }
 
+/// Blend weight of a pixel `d` pixels from a tile edge: a linear ramp across the overlap
+/// where the edge borders another tile, 1 elsewhere.
+fn ramp(d: usize, interior: bool, overlap: usize) -> f32 {
+    if !interior || overlap == 0 {
+        1.0
+    } else {
+        ((d as f32 + 0.5) / overlap as f32).min(1.0)
+    }
+}
+
+/// Weight of position `i` in a tile of `size` starting at `start` on an axis of `len`.
+fn edge_weight(i: usize, start: usize, size: usize, len: usize, overlap: usize) -> f32 {
+    let before = ramp(i, start > 0, overlap);
+    let after = ramp(size - 1 - i, start + size < len, overlap);
+    before.min(after)
+}
+
+/// Per-position sums of the edge weights of the tiles along one axis.
+fn weight_sums(len: usize, tile: usize, starts: &[usize], overlap: usize) -> Vec<f32> {
+    let mut sums = vec![0.0; len];
+    for &s in starts {
+        for i in 0..tile {
+            sums[s + i] += edge_weight(i, s, tile, len, overlap);
+        }
+    }
+    sums
+}
+
 impl Restoration {
     /// Prepares `img` for restoration in tiles of at most `tile` x `tile` pixels (a multiple
-    /// of 8; `None` for one pass over the whole image).
+    /// of 8, at least 16; `None` for one pass over the whole image).
     pub fn new(img: &DynamicImage, tile: Option<u32>) -> Result<Self> {
-        check_size(img.width(), img.height())?;
-        let (layout, rgb, alpha) = match img {
-            DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => {
-                (Layout::Grey, img.to_rgb8(), None)
-            }
-            DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-                let rgba = img.to_rgba8();
-                let alpha = rgba.pixels().map(|p| p.0[3]).collect();
-                (Layout::Rgba, img.to_rgb8(), Some(alpha))
-            }
-            DynamicImage::ImageRgba8(_)
+        let layout = match img {
+            DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Layout::Grey,
+            DynamicImage::ImageLumaA8(_)
+            | DynamicImage::ImageLumaA16(_)
+            | DynamicImage::ImageRgba8(_)
             | DynamicImage::ImageRgba16(_)
-            | DynamicImage::ImageRgba32F(_) => {
-                let rgba = img.to_rgba8();
-                let alpha = rgba.pixels().map(|p| p.0[3]).collect();
-                (Layout::Rgba, img.to_rgb8(), Some(alpha))
-            }
-            _ => (Layout::Rgb, img.to_rgb8(), None),
+            | DynamicImage::ImageRgba32F(_) => Layout::Rgba,
+            _ => Layout::Rgb,
         };
+        check_size(img.width(), img.height())?;
+        Self::with_layout(img.to_rgba8(), layout, tile)
+    }
+
+    /// As [`Restoration::new`] for an RGBA image, which it takes over rather than copies (the
+    /// browser's case: the page's pixels are the only copy in wasm memory).
+    pub fn from_rgba(img: RgbaImage, tile: Option<u32>) -> Result<Self> {
+        Self::with_layout(img, Layout::Rgba, tile)
+    }
+
+    fn with_layout(image: RgbaImage, layout: Layout, tile: Option<u32>) -> Result<Self> {
+        check_size(image.width(), image.height())?;
         let tile = match tile {
-            Some(t) if t < 16 || t % 8 != 0 => {
+            Some(t) if t < MIN_TILE || t % 8 != 0 => {
                 return Err(Error::Input(format!(
-                    "tile size {t} must be a multiple of 8 and at least 16"
+                    "tile size {t} must be a multiple of 8 and at least {MIN_TILE}"
                 )))
             }
             Some(t) => t as usize,
             None => usize::MAX,
         };
-        let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+        let (width, height) = (image.width() as usize, image.height() as usize);
         let (padded_w, padded_h) = (width.div_ceil(8) * 8, height.div_ceil(8) * 8);
-        let mut input = vec![0f32; 3 * padded_w * padded_h];
-        for y in 0..padded_h {
-            let sy = reflect(y as isize, height);
-            for x in 0..padded_w {
-                let p = rgb
-                    .get_pixel(reflect(x as isize, width) as u32, sy as u32)
-                    .0;
-                for c in 0..3 {
-                    input[(c * padded_h + y) * padded_w + x] = p[c] as f32 / 255.0;
-                }
-            }
-        }
-        let (tile_w, tile_h) = (tile.min(padded_w), tile.min(padded_h));
         let overlap = (DEFAULT_OVERLAP as usize).min(tile / 4 / 8 * 8);
-        let mut tiles = Vec::new();
-        for y in tile_starts(padded_h, tile_h, overlap) {
-            for x in tile_starts(padded_w, tile_w, overlap) {
-                tiles.push(Tile {
+        let tile_w = balanced_tile(padded_w, tile, overlap);
+        let tile_h = balanced_tile(padded_h, tile, overlap);
+        let (xs, ys) = (
+            tile_starts(padded_w, tile_w, overlap),
+            tile_starts(padded_h, tile_h, overlap),
+        );
+        let tiles = ys
+            .iter()
+            .flat_map(|&y| {
+                xs.iter().map(move |&x| Tile {
                     x,
                     y,
                     width: tile_w,
                     height: tile_h,
-                });
-            }
-        }
+                })
+            })
+            .collect();
         Ok(Self {
             layout,
-            width,
-            height,
+            image,
             padded_w,
             padded_h,
-            input,
-            alpha,
             tiles,
             overlap,
-            sum: vec![0.0; 3 * padded_w * padded_h],
-            weight: vec![0.0; padded_w * padded_h],
+            col_weight: weight_sums(padded_w, tile_w, &xs, overlap),
+            row_weight: weight_sums(padded_h, tile_h, &ys, overlap),
+            band: vec![0.0; 3 * tile_h * padded_w],
+            band_y: 0,
+            next: 0,
         })
     }
 
@@ -173,30 +240,35 @@ impl Restoration {
         &self.tiles
     }
 
-    /// The network input for tile `i`: planar RGB, shape (1, 3, height, width).
+    /// The network input for tile `i`: planar RGB in [0, 1], shape (1, 3, height, width).
     pub fn tile_input(&self, i: usize) -> (Vec<f32>, [usize; 4]) {
         let t = self.tiles[i];
-        let mut out = Vec::with_capacity(3 * t.width * t.height);
-        for c in 0..3 {
-            for y in t.y..t.y + t.height {
-                let row = (c * self.padded_h + y) * self.padded_w;
-                out.extend_from_slice(&self.input[row + t.x..row + t.x + t.width]);
+        let (width, height) = (self.image.width() as usize, self.image.height() as usize);
+        let columns: Vec<u32> = (t.x..t.x + t.width)
+            .map(|x| reflect(x as isize, width) as u32)
+            .collect();
+        let mut out = vec![0f32; 3 * t.width * t.height];
+        for y in 0..t.height {
+            let sy = reflect((t.y + y) as isize, height) as u32;
+            for (x, &sx) in columns.iter().enumerate() {
+                let p = self.image.get_pixel(sx, sy).0;
+                for c in 0..3 {
+                    out[(c * t.height + y) * t.width + x] = p[c] as f32 / 255.0;
+                }
             }
         }
         (out, [1, 3, t.height, t.width])
     }
 
-    /// Blend weight of a pixel `d` pixels from a tile edge that borders another tile.
-    fn ramp(&self, d: usize, interior: bool) -> f32 {
-        if !interior || self.overlap == 0 {
-            1.0
-        } else {
-            ((d as f32 + 0.5) / self.overlap as f32).min(1.0)
-        }
-    }
-
-    /// Accumulates the network's output for tile `i` (same shape as its input).
+    /// Blends in the network's output for tile `i` (same shape as its input). Tiles come in
+    /// order: rows that no later tile covers are final and written out as soon as they are.
     pub fn add_tile_output(&mut self, i: usize, output: &[f32]) -> Result<()> {
+        if i != self.next {
+            return Err(Error::Input(format!(
+                "tile {i} came before tile {}: tiles are blended in order",
+                self.next
+            )));
+        }
         let t = self.tiles[i];
         if output.len() != 3 * t.width * t.height {
             return Err(Error::Input(format!(
@@ -205,54 +277,66 @@ impl Restoration {
                 3 * t.width * t.height
             )));
         }
-        let (left, top) = (t.x > 0, t.y > 0);
-        let (right, bottom) = (
-            t.x + t.width < self.padded_w,
-            t.y + t.height < self.padded_h,
-        );
+        // Rows above this tile are covered by no later tile.
+        self.write_rows(t.y);
+        let w = self.padded_w;
         for y in 0..t.height {
-            let wy = self.ramp(y, top).min(self.ramp(t.height - 1 - y, bottom));
+            let wy = edge_weight(y, t.y, t.height, self.padded_h, self.overlap);
+            let row = &mut self.band[(t.y + y - self.band_y) * 3 * w..][..3 * w];
             for x in 0..t.width {
-                let w = wy * self.ramp(x, left).min(self.ramp(t.width - 1 - x, right));
-                let dst = (t.y + y) * self.padded_w + t.x + x;
-                self.weight[dst] += w;
+                let wx = edge_weight(x, t.x, t.width, w, self.overlap);
                 for c in 0..3 {
-                    let v = output[(c * t.height + y) * t.width + x];
-                    self.sum[c * self.padded_w * self.padded_h + dst] += w * v;
+                    row[c * w + t.x + x] += wy * wx * output[(c * t.height + y) * t.width + x];
                 }
             }
         }
+        self.next += 1;
         Ok(())
     }
 
-    /// The restored image, cropped to the input's size, clamped, in the input's layout.
-    pub fn finish(self) -> DynamicImage {
-        let plane = self.padded_w * self.padded_h;
-        let rgb = RgbImage::from_fn(self.width as u32, self.height as u32, |x, y| {
-            let i = y as usize * self.padded_w + x as usize;
-            let w = self.weight[i];
-            image::Rgb(std::array::from_fn(|c| {
-                let v = if w > 0.0 {
-                    self.sum[c * plane + i] / w
-                } else {
-                    0.0
-                };
-                (v.clamp(0.0, 1.0) * 255.0).round() as u8
-            }))
-        });
-        match (self.layout, self.alpha) {
-            (Layout::Grey, _) => {
-                DynamicImage::ImageLuma8(GrayImage::from(DynamicImage::ImageRgb8(rgb).to_luma8()))
-            }
-            (Layout::Rgba, Some(alpha)) => {
-                let mut rgba = RgbaImage::new(self.width as u32, self.height as u32);
-                for ((dst, src), a) in rgba.pixels_mut().zip(rgb.pixels()).zip(alpha) {
-                    *dst = image::Rgba([src.0[0], src.0[1], src.0[2], a]);
+    /// Writes the blended rows above `end` over the image (padding rows are dropped) and
+    /// moves the band down to start there.
+    fn write_rows(&mut self, end: usize) {
+        let w = self.padded_w;
+        let height = self.image.height() as usize;
+        for y in self.band_y..end.min(height) {
+            let row = &self.band[(y - self.band_y) * 3 * w..][..3 * w];
+            for x in 0..self.image.width() as usize {
+                let weight = self.row_weight[y] * self.col_weight[x];
+                let p = self.image.get_pixel_mut(x as u32, y as u32);
+                for c in 0..3 {
+                    let v = if weight > 0.0 {
+                        row[c * w + x] / weight
+                    } else {
+                        0.0
+                    };
+                    p.0[c] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
                 }
-                DynamicImage::ImageRgba8(rgba)
             }
-            _ => DynamicImage::ImageRgb8(rgb),
         }
+        let done = (end - self.band_y) * 3 * w;
+        self.band.drain(..done);
+        self.band.resize(self.band.len() + done, 0.0);
+        self.band_y = end;
+    }
+
+    /// The restored image, in the input's size and layout (alpha passed through).
+    pub fn finish(mut self) -> Result<DynamicImage> {
+        if self.next != self.tiles.len() {
+            return Err(Error::Input(format!(
+                "the restore is unfinished: {} of {} tiles done",
+                self.next,
+                self.tiles.len()
+            )));
+        }
+        self.write_rows(self.padded_h);
+        Ok(match self.layout {
+            Layout::Grey => {
+                DynamicImage::ImageLuma8(DynamicImage::ImageRgba8(self.image).to_luma8())
+            }
+            Layout::Rgb => DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(self.image).to_rgb8()),
+            Layout::Rgba => DynamicImage::ImageRgba8(self.image),
+        })
     }
 }
 
@@ -278,12 +362,13 @@ pub fn restore<B: ModelBackend>(
         job.add_tile_output(i, &out)?;
         progress(i + 1, total);
     }
-    Ok(job.finish())
+    job.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::RgbImage;
 
     #[test]
     fn reflect_mirrors_without_repeating_the_edge() {
@@ -316,13 +401,71 @@ mod tests {
             ])
         });
         let img = DynamicImage::ImageRgba8(img);
-        for tile in [None, Some(64), Some(48)] {
+        for tile in [None, Some(64), Some(48), Some(16)] {
             let mut job = Restoration::new(&img, tile).unwrap();
             for i in 0..job.tiles().len() {
                 let (data, _) = job.tile_input(i);
                 job.add_tile_output(i, &data).unwrap();
             }
-            assert_eq!(job.finish(), img, "tile {tile:?}");
+            assert_eq!(job.finish().unwrap(), img, "tile {tile:?}");
+        }
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(37, 20, |x, y| {
+            image::Luma([(x * 7 + y) as u8])
+        }));
+        let mut job = Restoration::new(&grey, Some(16)).unwrap();
+        for i in 0..job.tiles().len() {
+            let (data, _) = job.tile_input(i);
+            job.add_tile_output(i, &data).unwrap();
+        }
+        assert_eq!(job.finish().unwrap(), grey);
+    }
+
+    #[test]
+    fn tiles_are_balanced_and_cover_the_image() {
+        // 600 pixels: two tiles of 336 (overlap 64) rather than 512 and 512.
+        assert_eq!(balanced_tile(600, 512, 64), 336);
+        assert_eq!(balanced_tile(400, 512, 64), 400);
+        for len in [17, 512, 513, 600, 1000, 4000] {
+            let len = len / 8 * 8 + 8;
+            let tile = balanced_tile(len, 512, 64);
+            assert!(tile <= 512 && tile % 8 == 0, "{len}: {tile}");
+            let starts = tile_starts(len, tile, 64.min(tile));
+            assert_eq!(starts[0], 0);
+            assert_eq!(starts.last().unwrap() + tile, len);
+            for pair in starts.windows(2) {
+                assert!(
+                    pair[1] - pair[0] <= tile - 64.min(tile),
+                    "{len}: {starts:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_come_in_order_and_all_of_them() {
+        let img = DynamicImage::ImageRgb8(RgbImage::new(100, 100));
+        let mut job = Restoration::new(&img, Some(32)).unwrap();
+        let (data, _) = job.tile_input(1);
+        let err = job.add_tile_output(1, &data).unwrap_err().to_string();
+        assert!(err.contains("before tile 0"), "{err}");
+        let (data, _) = job.tile_input(0);
+        job.add_tile_output(0, &data).unwrap();
+        let err = job.finish().unwrap_err().to_string();
+        assert!(err.contains("1 of"), "{err}");
+    }
+
+    #[test]
+    fn tiles_keep_to_the_memory_budget() {
+        let tiny = PromptIrConfig::preset("tiny").unwrap();
+        let paper = PromptIrConfig::preset("paper").unwrap();
+        assert_eq!(tile_for(&tiny, 0), DEFAULT_TILE);
+        assert_eq!(tile_for(&tiny, 256), 256);
+        let cap = max_tile(&paper);
+        assert!(cap < DEFAULT_TILE && cap % 8 == 0);
+        assert_eq!(tile_for(&paper, 4096), cap);
+        for config in [tiny, paper] {
+            let side = max_tile(&config) as u64;
+            assert!(side * side * config.activation_bytes_per_pixel() <= ACTIVATION_BUDGET);
         }
     }
 

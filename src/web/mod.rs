@@ -13,7 +13,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::PromptIrConfig;
 use crate::degrade::Degradation;
-use crate::pipeline::{check_size, Restoration, DEFAULT_TILE};
+#[cfg(doc)]
+use crate::pipeline::DEFAULT_TILE;
+use crate::pipeline::{check_size, tile_for, Restoration};
 use crate::ticket::{Provenance, Ticket};
 #[cfg(feature = "wgpu")]
 pub use model::webgpu_device;
@@ -94,8 +96,9 @@ impl Engine {
     }
 
     /// Prepares the restoration of an RGBA image (alpha is passed through) in tiles of
-    /// `tile` pixels (0: [`DEFAULT_TILE`]). A whole photo in one pass would need more memory
-    /// than wasm32 can address above a few megapixels.
+    /// `tile` pixels (0: [`DEFAULT_TILE`]), at most as large as the memory budget allows for
+    /// this network ([`tile_for`]). A whole photo in one pass would need more memory than
+    /// wasm32 can address above a few megapixels.
     pub fn start(&self, rgba: Vec<u8>, width: u32, height: u32, tile: u32) -> Result<Job, JsError> {
         check_size(width, height).map_err(|e| JsError::new(&e.to_string()))?;
         let expected = width as usize * height as usize * 4;
@@ -106,9 +109,9 @@ impl Engine {
             )));
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
-        let tile = if tile == 0 { DEFAULT_TILE } else { tile };
-        let job = Restoration::new(&DynamicImage::ImageRgba8(img), Some(tile))
-            .map_err(|e| JsError::new(&e.to_string()))?;
+        let tile = tile_for(&self.info.config, tile);
+        let job =
+            Restoration::from_rgba(img, Some(tile)).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(Job {
             model: self.model.clone(),
             state: Rc::new(RefCell::new(Some(job))),
@@ -125,7 +128,7 @@ pub struct Job {
 
 #[wasm_bindgen]
 impl Job {
-    /// Number of tiles.
+    /// Number of tiles; they run in order.
     #[wasm_bindgen(getter)]
     pub fn tiles(&self) -> usize {
         self.state.borrow().as_ref().map_or(0, |j| j.tiles().len())
@@ -163,7 +166,8 @@ impl Job {
             .borrow_mut()
             .take()
             .ok_or_else(|| JsError::new("this restore has finished"))?;
-        Ok(job.finish().to_rgba8().into_raw())
+        let image = job.finish().map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(image.into_rgba8().into_raw())
     }
 }
 

@@ -1,0 +1,60 @@
+// Load in headless Chromium: a 12-megapixel photo through WorkerRestorer with no options
+// (memory recorded: the worker's wasm memory and the renderer's peak resident memory), a
+// 32-megapixel photo far enough to reach its steady memory, and six restores at once on two
+// workers with one cancelled. Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pageTest } from './chromium.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
+const photos = join(shared, 'data/test/cbsd68');
+assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
+assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
+const photo = `/photos/${readdirSync(photos).sort()[0]}`;
+const MB = 2 ** 20;
+
+/** Peak resident memory (VmHWM) of the largest Chromium renderer process alive: the page and its workers. */
+function rendererPeak() {
+  const pids = execFileSync('pgrep', ['-f', 'type=renderer'], { encoding: 'utf8' }).trim().split('\n');
+  let peak = 0;
+  for (const pid of pids) {
+    try {
+      const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (kb) peak = Math.max(peak, Number(kb[1]) * 1024);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return peak;
+}
+
+await pageTest('load.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url }) => {
+  page.setDefaultTimeout(0);
+  await page.goto(`${url}/test/load.html`);
+  await page.waitForFunction(() => window.ready === true);
+
+  const many = await page.evaluate((u) => window.manyAtOnce(u), photo);
+  console.log(`six restores at once on two workers: ${many.join(', ')}`);
+  assert.deepEqual(many, ['same', 'AbortError', 'same', 'same', 'same', 'same']);
+
+  const big = await page.evaluate(([u]) => window.bigPhoto(u, 4000, 3000), [photo]);
+  console.log(`4000x3000 on the CPU with no options: ${big.last[1]} tiles in ${(big.ms / 1000).toFixed(0)} s, ` +
+    `PSNR ${big.noisy.toFixed(2)} -> ${big.restored.toFixed(2)} dB; wasm memory ${(big.wasmBefore / MB).toFixed(0)} MiB before, ` +
+    `${(big.wasmPeak / MB).toFixed(0)} MiB at most; largest renderer's peak resident memory ${(rendererPeak() / MB).toFixed(0)} MiB`);
+  assert.equal(big.error, null);
+  assert.deepEqual(big.size, [4000, 3000]);
+  assert.deepEqual(big.last, [big.last[1], big.last[1]]);
+  assert.ok(big.restored > big.noisy + 3, `restored ${big.restored} vs noisy ${big.noisy}`);
+  assert.ok(big.wasmPeak < 1024 * MB, `wasm memory ${big.wasmPeak}`);
+
+  // 32 megapixels: the first row of tiles and one more reach the steady state of memory.
+  const huge = await page.evaluate(([u]) => window.bigPhoto(u, 8000, 4000, 20), [photo]);
+  console.log(`8000x4000, stopped after 20 of ${huge.last[1]} tiles: wasm memory ${(huge.wasmPeak / MB).toFixed(0)} MiB; ` +
+    `largest renderer's peak resident memory ${(rendererPeak() / MB).toFixed(0)} MiB`);
+  assert.equal(huge.error, 'AbortError');
+  assert.ok(huge.wasmPeak < 1024 * MB, `wasm memory ${huge.wasmPeak}`);
+});
