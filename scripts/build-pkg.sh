@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: the WebAssembly core (wasm-pack, target web, WebGPU + CPU),
 # the JavaScript API (js/), TypeScript declarations and package.json.
-#   bash scripts/build-pkg.sh          # release build, wasm-opt'd
+#   bash scripts/build-pkg.sh          # release build (no wasm-opt: see Cargo.toml)
 #   bash scripts/build-pkg.sh --dev    # faster build for tests
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,13 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
 bash scripts/setup.sh
+# A CBSD68 test photo when the shared data is there, else the demo's own clean sample.
 shared="${MIRL_SHARED:-../shared}"
 photos="$shared/data/test/cbsd68"
-[ -d "$photos" ] || { echo "run: $photos is missing (set MIRL_SHARED to the folder that holds data/)" >&2; exit 1; }
+if [ -d "$photos" ]; then
+  photo="$photos/$(ls "$photos" | head -1)"
+else
+  photo=www/samples/cat.png
+fi
 out="$CARGO_TARGET_DIR/run"
 mkdir -p "$out"
 nt() { cargo run --locked --quiet -p native-trainer -- "$@"; }
-photo="$photos/$(ls "$photos" | head -1)"
 echo "== native-trainer: noise σ 25 on $photo, restored with tickets/default.mirl"
 nt degrade "$photo" -o "$out/noisy.png" --kind noise:25 --seed 1
 nt restore "$out/noisy.png" -o "$out/restored.png"

@@ -8,11 +8,10 @@ need_apt=()
 have() { command -v "$1" >/dev/null 2>&1; }
 # Vulkan software driver (lavapipe) for the native wgpu tests.
 [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
-# Headless Chromium and its WebDriver for the browser tests; wasm-opt for the npm package;
-# Node.js for the package and page tests.
+# Headless Chromium and its WebDriver for the browser tests; Node.js for the package and page
+# tests. (No binaryen: Debian's breaks wasm-bindgen's output, see Cargo.toml.)
 have chromium || need_apt+=(chromium)
 have chromedriver || need_apt+=(chromium-driver)
-have wasm-opt || need_apt+=(binaryen)
 have firefox || need_apt+=(firefox-esr)
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
@@ -25,6 +24,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q "^clippy" || rustup component add clippy
+rustup component list --installed | grep -q "^rustfmt" || rustup component add rustfmt
 
 # wasm-pack, and wasm-bindgen-cli at exactly the version in Cargo.lock (the generated glue and
 # the library must match).

@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
 bash scripts/setup.sh
 
+echo "== gates: formatting, lints (native and wasm32, warnings are errors), the library's docs"
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p mirl --lib --test web --target wasm32-unknown-unknown --no-default-features --features flex,wgpu -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p mirl
+
 echo "== wasm32 build of the library"
 cargo build --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features flex,wgpu
 

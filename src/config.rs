@@ -1,4 +1,4 @@
-//! The network config (the JSON schema of `../shared/docs/network.md`), its presets, and the
+//! The network config (the JSON schema of PromptIR's `config.json`), its presets, and the
 //! shapes of every parameter it implies, computed without allocating anything.
 
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub const PRESETS: [&str; 3] = ["paper", "small", "tiny"];
 impl PromptIrConfig {
     /// A named preset:
     /// - `paper`: the network of PromptIR and MIR-L (35,376,967 parameters, 5.27 TFLOP/MP).
-    /// - `small`: dim 16, blocks [1,1,1,2] (the promptir-tiny fixture's config), 1,494,342
+    /// - `small`: dim 16, blocks `[1, 1, 1, 2]` (the promptir-tiny fixture's config), 1,494,342
     ///   parameters: trains on a laptop CPU and runs in a browser.
     /// - `tiny`: dim 8, one block per level: for tests and quick experiments.
     pub fn preset(name: &str) -> Result<Self> {
@@ -120,7 +120,7 @@ impl PromptIrConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
         let d = self.dim;
-        if d == 0 || d > MAX_DIM || d % 2 != 0 {
+        if d == 0 || d > MAX_DIM || !d.is_multiple_of(2) {
             return bad(format!("dim {d} must be even and in 2..={MAX_DIM}"));
         }
         for (i, &n) in self.num_blocks.iter().enumerate() {

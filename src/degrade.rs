@@ -125,7 +125,7 @@ impl FromStr for Degradation {
 }
 
 impl fmt::Display for Degradation {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Degradation::Noise { sigma: None } => write!(f, "noise"),
             Degradation::Noise { sigma: Some(s) } => write!(f, "noise:{s}"),
@@ -246,10 +246,10 @@ fn shrink_to(img: &RgbImage, max_side: u32) -> RgbImage {
 fn rain(img: &RgbImage, rng: &mut Pcg64Mcg) -> RgbImage {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let angle = rng.random_range(-30.0f32..30.0).to_radians();
-    let length = rng.random_range(10..=30) as i32;
+    let length = rng.random_range(10..=30);
     let density = rng.random_range(0.001f32..0.004);
     let brightness = rng.random_range(0.3f32..0.7);
-    let thickness = rng.random_range(1..=2) as i32;
+    let thickness = rng.random_range(1..=2);
     // Seeds of varying strength.
     let mut seeds = vec![0f32; w * h];
     for s in seeds.iter_mut() {

@@ -7,7 +7,9 @@
 //! tile back asynchronously and report progress; [`restore`] runs them all natively.
 
 use burn::tensor::{Tensor, TensorData};
-use image::{DynamicImage, RgbaImage};
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageReader, RgbaImage};
 
 use crate::config::PromptIrConfig;
 use crate::error::{Error, Result};
@@ -85,6 +87,25 @@ pub fn check_size(width: u32, height: u32) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Decodes a PNG, JPEG or BMP file, refusing empty or oversized images from their header,
+/// before any pixel is decoded.
+pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
+    let reader = || {
+        ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| Error::Input(format!("cannot read the image: {e}")))
+    };
+    let (width, height) = reader()?.into_dimensions().map_err(|e| {
+        Error::Input(format!(
+            "not an image this build can decode (PNG, JPEG, BMP): {e}"
+        ))
+    })?;
+    check_size(width, height)?;
+    reader()?
+        .decode()
+        .map_err(|e| Error::Input(format!("the {width}x{height} image does not decode: {e}")))
 }
 
 /// The largest tile side whose activations fit [`ACTIVATION_BUDGET`] for `config`.
@@ -428,7 +449,7 @@ mod tests {
         for len in [17, 512, 513, 600, 1000, 4000] {
             let len = len / 8 * 8 + 8;
             let tile = balanced_tile(len, 512, 64);
-            assert!(tile <= 512 && tile % 8 == 0, "{len}: {tile}");
+            assert!(tile <= 512 && tile.is_multiple_of(8), "{len}: {tile}");
             let starts = tile_starts(len, tile, 64.min(tile));
             assert_eq!(starts[0], 0);
             assert_eq!(starts.last().unwrap() + tile, len);
@@ -461,12 +482,32 @@ mod tests {
         assert_eq!(tile_for(&tiny, 0), DEFAULT_TILE);
         assert_eq!(tile_for(&tiny, 256), 256);
         let cap = max_tile(&paper);
-        assert!(cap < DEFAULT_TILE && cap % 8 == 0);
+        assert!(cap < DEFAULT_TILE && cap.is_multiple_of(8));
         assert_eq!(tile_for(&paper, 4096), cap);
         for config in [tiny, paper] {
             let side = max_tile(&config) as u64;
             assert!(side * side * config.activation_bytes_per_pixel() <= ACTIVATION_BUDGET);
         }
+    }
+
+    #[test]
+    fn decoding_names_what_is_wrong() {
+        let mut bmp = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(RgbImage::new(2, 2))
+            .write_to(&mut bmp, image::ImageFormat::Bmp)
+            .unwrap();
+        let bmp = bmp.into_inner();
+        assert_eq!(decode(&bmp).unwrap().width(), 2);
+        let err = decode(b"hello").unwrap_err().to_string();
+        assert!(err.contains("not an image"), "{err}");
+        // A header claiming 40000x1000 pixels is refused before the pixels are decoded.
+        let mut huge = bmp.clone();
+        huge[18..22].copy_from_slice(&40_000i32.to_le_bytes());
+        huge[22..26].copy_from_slice(&1_000i32.to_le_bytes());
+        let err = decode(&huge).unwrap_err().to_string();
+        assert!(err.contains("limit"), "{err}");
+        let err = decode(&bmp[..bmp.len() - 4]).unwrap_err().to_string();
+        assert!(err.contains("does not decode"), "{err}");
     }
 
     #[test]

@@ -189,7 +189,7 @@ fn reseal(
         .map(|(k, v)| (k, (v.dtype(), v.shape().to_vec(), v.data().to_vec())))
         .collect();
     edit(&mut meta, &mut tensors);
-    let views: Vec<(String, TensorView)> = tensors
+    let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|(k, (d, s, b))| (k.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
         .collect();

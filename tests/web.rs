@@ -19,9 +19,19 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const CONFIG: &str = include_str!("../../shared/fixtures/promptir-tiny/config.json");
-const WEIGHTS: &[u8] = include_bytes!("../../shared/fixtures/promptir-tiny/weights.safetensors");
-const IO: &[u8] = include_bytes!("../../shared/fixtures/promptir-tiny/io.safetensors");
+// The fixtures of `$MIRL_SHARED` (or ../shared), located by build.rs.
+const CONFIG: &str = include_str!(concat!(
+    env!("MIRL_SHARED_DIR"),
+    "/fixtures/promptir-tiny/config.json"
+));
+const WEIGHTS: &[u8] = include_bytes!(concat!(
+    env!("MIRL_SHARED_DIR"),
+    "/fixtures/promptir-tiny/weights.safetensors"
+));
+const IO: &[u8] = include_bytes!(concat!(
+    env!("MIRL_SHARED_DIR"),
+    "/fixtures/promptir-tiny/io.safetensors"
+));
 const TILED_INPUT: &[u8] = include_bytes!("data/web/tiled-input.png");
 const TILED_EXPECTED: &[u8] = include_bytes!("data/web/tiled-expected.png");
 

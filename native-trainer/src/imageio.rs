@@ -5,27 +5,14 @@ use std::io::Cursor;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use image::{DynamicImage, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageFormat};
 
 use crate::fsio;
 
 /// Decodes an image file, refusing empty or oversized images before decoding the pixels.
 pub fn load(path: &Path) -> Result<DynamicImage> {
     let bytes = fsio::read(path)?;
-    let reader = ImageReader::new(Cursor::new(&bytes))
-        .with_guessed_format()
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let (w, h) = reader.into_dimensions().with_context(|| {
-        format!(
-            "{} is not an image this tool can decode (PNG, JPEG, BMP)",
-            path.display()
-        )
-    })?;
-    mirl::pipeline::check_size(w, h).with_context(|| format!("in {}", path.display()))?;
-    ImageReader::new(Cursor::new(&bytes))
-        .with_guessed_format()?
-        .decode()
-        .with_context(|| format!("{} does not decode", path.display()))
+    mirl::pipeline::decode(&bytes).with_context(|| format!("in {}", path.display()))
 }
 
 /// Encodes `img` in the format named by `path`'s extension and writes it atomically; never

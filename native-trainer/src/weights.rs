@@ -72,7 +72,7 @@ fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, HostTensor)>> {
 }
 
 /// A floating-point safetensors tensor (f32, f16, bf16 or f64) as f32 in host memory.
-pub fn host_tensor(name: &str, view: &safetensors::tensor::TensorView) -> Result<HostTensor> {
+pub fn host_tensor(name: &str, view: &safetensors::tensor::TensorView<'_>) -> Result<HostTensor> {
     use safetensors::Dtype as D;
     let data = match view.dtype() {
         D::F32 => to_f32(view.data(), 4, |c| {

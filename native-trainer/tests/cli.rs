@@ -144,7 +144,7 @@ fn bad_weights_are_named() {
     // A safetensors file with one tensor missing and one unexpected.
     let bytes = std::fs::read(fixture("promptir-tiny/weights.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut tensors: Vec<(String, safetensors::tensor::TensorView)> = st
+    let mut tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> = st
         .tensors()
         .into_iter()
         .filter(|(n, _)| n != "output.weight")

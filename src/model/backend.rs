@@ -2,7 +2,7 @@
 //! that the network runs as units of their own, each with its gradient. burn 0.21 would trace
 //! them as many small operations, which on a CPU backend cost more in passes over memory than in
 //! arithmetic. Every backend gets a default built from burn's tensor operations; the CPU backend
-//! overrides them with direct loops ([`super::cpu`]), and the autodiff backend differentiates
+//! overrides them with direct loops (`model::cpu`), and the autodiff backend differentiates
 //! them with the gradients below.
 
 use burn::tensor::backend::Backend;
@@ -45,7 +45,7 @@ pub trait ModelBackend: Backend {
     }
 
     /// LayerNorm across the channels of each pixel of `x` [batch, channels, h, w], with the
-    /// affine `weight` and `bias` [channels] (biased variance, eps 1e-5).
+    /// affine `weight` and `bias` of shape `[channels]` (biased variance, eps 1e-5).
     fn channel_norm(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

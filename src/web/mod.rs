@@ -22,7 +22,7 @@ pub use model::webgpu_device;
 use model::Model;
 
 /// The ticket the package ships, used when no ticket is given.
-const DEFAULT_TICKET: &[u8] = include_bytes!("../../tickets/default.mirl");
+use crate::ticket::DEFAULT_TICKET;
 
 /// What `info()` reports about the loaded ticket.
 #[derive(Serialize)]
@@ -35,6 +35,13 @@ struct Info {
     density: f64,
     prunable_density: f64,
     bytes: usize,
+}
+
+/// Runs once when the module starts: any panic is reported to the console with its message
+/// and place (wasm itself would only say `unreachable`).
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
 }
 
 /// A loaded ticket on one backend.
@@ -54,14 +61,14 @@ impl Engine {
         } else {
             &ticket
         };
-        let info = Ticket::inspect(bytes).map_err(|e| JsError::new(&e.to_string()))?;
-        let ticket = Ticket::from_bytes(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+        let info = Ticket::inspect(bytes)?;
+        let ticket = Ticket::from_bytes(bytes)?;
         let model = match backend.as_str() {
             "cpu" => Model::cpu(&ticket)?,
             "webgpu" => Model::webgpu(&ticket).await?,
             other => {
                 return Err(JsError::new(&format!(
-                    "unknown backend {other:?} (use \"auto\", \"webgpu\" or \"cpu\")"
+                    "unknown backend {other:?} (use \"webgpu\" or \"cpu\")"
                 )))
             }
         };
@@ -100,7 +107,7 @@ impl Engine {
     /// this network ([`tile_for`]). A whole photo in one pass would need more memory than
     /// wasm32 can address above a few megapixels.
     pub fn start(&self, rgba: Vec<u8>, width: u32, height: u32, tile: u32) -> Result<Job, JsError> {
-        check_size(width, height).map_err(|e| JsError::new(&e.to_string()))?;
+        check_size(width, height)?;
         let expected = width as usize * height as usize * 4;
         if rgba.len() != expected {
             return Err(JsError::new(&format!(
@@ -110,8 +117,7 @@ impl Engine {
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
         let tile = tile_for(&self.info.config, tile);
-        let job =
-            Restoration::from_rgba(img, Some(tile)).map_err(|e| JsError::new(&e.to_string()))?;
+        let job = Restoration::from_rgba(img, Some(tile))?;
         Ok(Job {
             model: self.model.clone(),
             state: Rc::new(RefCell::new(Some(job))),
@@ -166,7 +172,7 @@ impl Job {
             .borrow_mut()
             .take()
             .ok_or_else(|| JsError::new("this restore has finished"))?;
-        let image = job.finish().map_err(|e| JsError::new(&e.to_string()))?;
+        let image = job.finish()?;
         Ok(image.into_rgba8().into_raw())
     }
 }
@@ -191,10 +197,9 @@ pub fn compare_rgba(
         Ok(DynamicImage::ImageRgba8(rgba).to_rgb8())
     };
     let (a, b) = (rgb(reference)?, rgb(test)?);
-    let js = |e: crate::Error| JsError::new(&e.to_string());
     let scores = Scores {
-        psnr: crate::metrics::psnr(&a, &b).map_err(js)?,
-        ssim: crate::metrics::ssim(&a, &b).map_err(js)?,
+        psnr: crate::metrics::psnr(&a, &b)?,
+        ssim: crate::metrics::ssim(&a, &b)?,
     };
     serde_wasm_bindgen::to_value(&scores).map_err(|e| JsError::new(&e.to_string()))
 }
@@ -214,18 +219,14 @@ pub fn degrade_rgba(
     kind: &str,
     seed: u64,
 ) -> Result<Vec<u8>, JsError> {
-    check_size(width, height).map_err(|e| JsError::new(&e.to_string()))?;
+    check_size(width, height)?;
     if rgba.len() != width as usize * height as usize * 4 {
         return Err(JsError::new("the pixel data does not match the image size"));
     }
-    let kind: Degradation = kind
-        .parse()
-        .map_err(|e: crate::Error| JsError::new(&e.to_string()))?;
+    let kind: Degradation = kind.parse()?;
     let rgba = RgbaImage::from_raw(width, height, rgba).expect("length checked");
     let rgb = DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
-    let out = kind
-        .apply(&rgb, seed)
-        .map_err(|e| JsError::new(&e.to_string()))?;
+    let out = kind.apply(&rgb, seed)?;
     let mut result = rgba;
     for (dst, src) in result.pixels_mut().zip(out.pixels()) {
         dst.0[..3].copy_from_slice(&src.0);

@@ -27,6 +27,8 @@ pub async fn webgpu_device() -> WgpuDevice {
     device
 }
 
+/// One per Engine, behind an Rc: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Model {
     Cpu(PromptIr<Flex>),
     #[cfg(feature = "wgpu")]

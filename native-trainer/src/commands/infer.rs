@@ -38,11 +38,11 @@ impl WithBackend for Infer {
         let model = self.ticket.build::<B>(&device)?;
         let input = Tensor::<B, 4>::from_data(TensorData::new(self.data, self.shape), &device);
         let output = model.forward(input);
-        Ok(output
+        output
             .into_data()
             .convert::<f32>()
             .into_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
     }
 }
 

@@ -13,15 +13,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use mirl::ticket::Ticket;
 
-/// The ticket that ships with mirl (tickets/README.md says how it was made), used when a
-/// command is given no `--ticket`.
-pub const DEFAULT_TICKET: &[u8] = include_bytes!("../../../tickets/default.mirl");
-
 /// The ticket at `path`, or the bundled default.
 pub fn ticket_or_default(path: Option<&Path>) -> Result<Ticket> {
     match path {
         Some(path) => read_ticket(path),
-        None => Ok(Ticket::from_bytes(DEFAULT_TICKET)?),
+        None => Ok(Ticket::from_bytes(mirl::ticket::DEFAULT_TICKET)?),
     }
 }
 

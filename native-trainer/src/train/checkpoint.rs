@@ -86,7 +86,7 @@ impl Checkpoint {
                 serde_json::to_string(&self.progress)?,
             ),
         ]);
-        let views: Vec<(String, TensorView)> = tensors
+        let views: Vec<(String, TensorView<'_>)> = tensors
             .iter()
             .map(|(name, dtype, shape, bytes)| {
                 Ok((name.clone(), TensorView::new(*dtype, shape.clone(), bytes)?))

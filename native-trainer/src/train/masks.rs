@@ -295,7 +295,7 @@ mod tests {
         let r = rewind(&trained, &init, &m, false);
         for (name, t) in &r {
             for (i, v) in t.data.iter().enumerate() {
-                let kept = m.keep.get(name).map_or(true, |k| k[i]);
+                let kept = m.keep.get(name).is_none_or(|k| k[i]);
                 let want = if !kept {
                     0.0
                 } else if name == "p.prompt_param" {

@@ -224,7 +224,7 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
     };
     let crop = args.crop.unwrap_or(recipe.crop);
     ensure!(
-        crop >= 8 && crop % 8 == 0,
+        crop >= 8 && crop.is_multiple_of(8),
         "--crop {crop}: must be a positive multiple of 8 (the network downsamples 3 times)"
     );
     let batch = args.batch.unwrap_or(recipe.batch);
@@ -232,7 +232,7 @@ fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
     let val_images = args.val_images.unwrap_or(recipe.val_images);
     let val_crop = args.val_crop.unwrap_or(recipe.val_crop);
     ensure!(
-        val_crop >= 8 && val_crop % 8 == 0,
+        val_crop >= 8 && val_crop.is_multiple_of(8),
         "--val-crop {val_crop}: must be a positive multiple of 8"
     );
     let tasks: TaskMix = args.tasks.parse().context("in --tasks")?;
