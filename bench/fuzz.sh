@@ -2,7 +2,7 @@
 # Fuzzes the two parsers that take outside bytes, with libFuzzer on stable Rust (coverage
 # instrumentation through rustc's sancov pass, as cargo-fuzz sets it up):
 #   ticket: any bytes as a .mirl ticket (fuzz/fuzz_targets/ticket.rs)
-#   image:  any bytes as a PNG/JPEG/BMP photo, then the restore pipeline (fuzz/fuzz_targets/image.rs)
+#   image:  any bytes as a PNG/JPEG/BMP/WebP/TIFF photo, then the restore pipeline (fuzz/fuzz_targets/image.rs)
 # Seeds: the shipped ticket, the sample photos, and every input in fuzz/regressions/ (inputs
 # that once failed: commit any new crash there). Prints executions and crashes per target;
 # exits non-zero on a crash, a hang (a run over 10 s) or an allocation over 256 MiB.
@@ -30,7 +30,7 @@ for target in "${TARGETS[@]}"; do
   mkdir -p "$corpus" "$seeds"
   case $target in
     ticket) cp tickets/*.mirl "$seeds/"; max_len=150000 ;;
-    image) cp www/samples/*.png tests/data/web/*.png "$seeds/"; max_len=200000 ;;
+    image) cp www/samples/*.png tests/data/web/*.png tests/data/formats/*.{webp,tiff} "$seeds/"; max_len=200000 ;;
     *) echo "unknown target $target (ticket, image)" >&2; exit 2 ;;
   esac
   cp fuzz/regressions/"$target"/* "$seeds/" 2>/dev/null || true

@@ -89,8 +89,17 @@ pub fn check_size(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
-/// Decodes a PNG, JPEG or BMP file, refusing empty or oversized images from their header,
-/// before any pixel is decoded.
+/// The image formats [`decode`] reads in this build (PNG, JPEG and BMP always; WebP and TIFF
+/// where the `image` crate's features are on, as in the command line).
+pub fn readable_formats() -> Vec<&'static str> {
+    image::ImageFormat::all()
+        .filter(|f| f.reading_enabled())
+        .map(|f| f.extensions_str()[0])
+        .collect()
+}
+
+/// Decodes an image file in any of [`readable_formats`], refusing empty or oversized images
+/// from their header, before any pixel is decoded.
 pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     let reader = || {
         ImageReader::new(Cursor::new(bytes))
@@ -99,7 +108,8 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     };
     let (width, height) = reader()?.into_dimensions().map_err(|e| {
         Error::Input(format!(
-            "not an image this build can decode (PNG, JPEG, BMP): {e}"
+            "not an image this build can decode ({}): {e}",
+            readable_formats().join(", ")
         ))
     })?;
     check_size(width, height)?;

@@ -268,8 +268,14 @@ impl Ticket {
 
     /// Reads a ticket and describes it.
     pub fn inspect(bytes: &[u8]) -> Result<TicketInfo> {
+        Ok(Self::read(bytes)?.1)
+    }
+
+    /// Reads a ticket and its description in one pass over the file.
+    pub fn read(bytes: &[u8]) -> Result<(Self, TicketInfo)> {
         let (ticket, stored) = decode(bytes)?;
-        Ok(ticket.info(bytes.len(), &stored))
+        let info = ticket.info(bytes.len(), &stored);
+        Ok((ticket, info))
     }
 
     fn info(&self, file_bytes: usize, stored: &Stored) -> TicketInfo {

@@ -1,4 +1,4 @@
-//! Any bytes as a photo: decoded as the command line does (PNG, JPEG, BMP, size checked before
+//! Any bytes as a photo: decoded as the command line does (PNG, JPEG, BMP, WebP, TIFF; size checked before
 //! the pixels), then through the restore pipeline with an identity network, which must give
 //! back the decoded image's size and layout.
 #![no_main]

@@ -45,26 +45,20 @@ pub fn save(img: &DynamicImage, path: &Path, inputs: &[&Path]) -> Result<()> {
     fsio::write_atomic(path, buf.get_ref(), inputs)
 }
 
-/// The image files (PNG, JPEG, BMP by extension) directly in `dir`, sorted by name.
+/// The image files directly in `dir` (by extension, in any format `load` reads), sorted by name.
 pub fn list_images(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the folder {}", dir.display()))?;
     let mut files: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                matches!(
-                    e.to_ascii_lowercase().as_str(),
-                    "png" | "jpg" | "jpeg" | "bmp"
-                )
-            })
-        })
+        .filter(|p| ImageFormat::from_path(p).is_ok_and(|f| f.reading_enabled()))
         .collect();
     files.sort();
     anyhow::ensure!(
         !files.is_empty(),
-        "{} holds no images (PNG, JPEG or BMP)",
-        dir.display()
+        "{} holds no images ({})",
+        dir.display(),
+        mirl::pipeline::readable_formats().join(", ")
     );
     Ok(files)
 }

@@ -247,6 +247,41 @@ fn eval_prints_a_table_and_writes_json() {
     assert_eq!(v["tasks"], v2["tasks"]);
 }
 
+/// WebP (what social networks serve) and TIFF read as PNG does: the lossless files give the
+/// PNG's pixels, and every file restores to a PNG of its size.
+#[test]
+fn webp_and_tiff_photos_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data");
+    let png = data.join("web/tiled-input.png");
+    for name in [
+        "photo.webp",
+        "photo-lossless.webp",
+        "photo-alpha.webp",
+        "photo.tiff",
+        "photo-lzw.tiff",
+    ] {
+        let input = data.join("formats").join(name);
+        if !name.contains(".webp") || name.contains("lossless") {
+            let (a, b) = (image::open(&png).unwrap(), image::open(&input).unwrap());
+            assert_eq!(
+                a.to_rgb8(),
+                b.to_rgb8(),
+                "{name}: pixels differ from the PNG"
+            );
+        }
+        let out = dir.path().join(format!("{name}.png"));
+        ok(&[&"restore", &input, &"-o", &out]);
+        let restored = image::open(&out).unwrap();
+        assert_eq!((restored.width(), restored.height()), (76, 52), "{name}");
+        assert_eq!(
+            restored.color().has_alpha(),
+            name.contains("alpha"),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn bad_images_and_names_are_explained() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,8 +61,7 @@ impl Engine {
         } else {
             &ticket
         };
-        let info = Ticket::inspect(bytes)?;
-        let ticket = Ticket::from_bytes(bytes)?;
+        let (ticket, info) = Ticket::read(bytes)?;
         let model = match backend.as_str() {
             "cpu" => Model::cpu(&ticket)?,
             "webgpu" => Model::webgpu(&ticket).await?,

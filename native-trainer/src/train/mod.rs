@@ -35,7 +35,7 @@ pub const DEFAULT_VAL_TASKS: &str = "noise:25,jpeg:20,rain,haze";
 // A later value of an option replaces an earlier one, so scripts can append overrides to a recipe.
 #[command(args_override_self = true)]
 pub struct Args {
-    /// Folder of clean training photos (PNG, JPEG, BMP). A few are held out for validation.
+    /// Folder of clean training photos (PNG, JPEG, BMP, WebP, TIFF). A few are held out for validation.
     #[arg(long)]
     data: PathBuf,
     /// Run folder: tickets, report.json, report.md and the checkpoint.
