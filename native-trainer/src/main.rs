@@ -68,6 +68,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<train::interrupt::Interrupted>() => {
+            eprintln!("native-trainer: {err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("native-trainer: error: {err}");
             for cause in err.chain().skip(1) {

@@ -1,5 +1,6 @@
 //! `native-trainer train` end to end on the tiny network: the pruning schedule, nested masks,
-//! resuming a killed run bit for bit, the lottery-ticket controls, and bad input.
+//! resuming a killed run bit for bit, Ctrl+C, a full disk and a corrupt checkpoint, the
+//! lottery-ticket controls, and bad input.
 
 mod common;
 
@@ -227,6 +228,106 @@ fn a_killed_run_resumes_bit_identical() {
     ));
     assert!(msg.contains("rounds: the run has 2, now 3"), "{msg}");
     assert!(msg.contains("rewind_step"), "{msg}");
+}
+
+/// Ctrl+C stops a run after a checkpoint (exit 130); resuming onto a full disk (no file may
+/// grow past 64 KiB, so writes fail as they would there) ends with a clear error and the
+/// previous checkpoint intact; a corrupt checkpoint is refused by name, the tickets untouched.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_a_full_disk_and_a_corrupt_checkpoint_lose_nothing() {
+    use std::os::unix::process::CommandExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let out = dir.path().join("run");
+    let extra = [
+        "--rounds",
+        "0",
+        "--steps-per-round",
+        "1000000",
+        "--checkpoint-secs",
+        "1000",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_native-trainer"))
+        .args(train_args(&photos, &out, &extra))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first checkpoint is written before the first step; then let it train a little.
+    let start = Instant::now();
+    while progress(&out).is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let ended = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&ended.stderr);
+    assert_eq!(ended.status.code(), Some(130), "{log}");
+    let (round, step, done) = progress(&out).unwrap();
+    assert!(
+        round == 0 && step > 0 && !done,
+        "checkpoint at {round}/{step}"
+    );
+    assert!(
+        log.contains(&format!("interrupted at round 0, step {step}:")) && log.contains("--resume"),
+        "{log}"
+    );
+
+    let before = std::fs::read(out.join("checkpoint.safetensors")).unwrap();
+    let resume = train_args(
+        &photos,
+        &out,
+        &[&extra[..], &["--checkpoint-secs", "0", "--resume"]].concat(),
+    );
+    let mut full_disk = Command::new(env!("CARGO_BIN_EXE_native-trainer"));
+    full_disk.args(&resume);
+    unsafe {
+        full_disk.pre_exec(|| {
+            // Past the limit a write fails with EFBIG (instead of the signal's default, which kills).
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 64 << 10,
+                rlim_max: 64 << 10,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            Ok(())
+        });
+    }
+    let ended = full_disk.output().unwrap();
+    let log = String::from_utf8_lossy(&ended.stderr);
+    assert_eq!(ended.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("cannot save the checkpoint; the previous one is kept"),
+        "{log}"
+    );
+    assert!(std::fs::read(out.join("checkpoint.safetensors")).unwrap() == before);
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with(".tmp")),
+        "left behind: {names:?}"
+    );
+
+    let init = std::fs::read(out.join("init.mirl")).unwrap();
+    std::fs::write(
+        out.join("checkpoint.safetensors"),
+        &before[..before.len() / 2],
+    )
+    .unwrap();
+    let msg = run_err(&resume);
+    assert!(
+        msg.contains("cannot resume from") && msg.contains("checkpoint.safetensors"),
+        "{msg}"
+    );
+    assert!(std::fs::read(out.join("init.mirl")).unwrap() == init);
 }
 
 #[test]

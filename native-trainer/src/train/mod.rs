@@ -4,6 +4,7 @@
 //! checkpoint go to the run folder; `--resume` continues a killed run bit for bit.
 
 pub mod checkpoint;
+pub mod interrupt;
 pub mod masks;
 pub mod report;
 pub mod run;
@@ -412,6 +413,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the run folder {}", args.out.display()))?;
+    interrupt::install()?;
     let ckpt_path = args.out.join(checkpoint::FILE);
     let existing = if ckpt_path.exists() {
         ensure!(

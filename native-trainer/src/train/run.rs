@@ -18,6 +18,7 @@ use mirl::ticket::{Precision, Provenance, Ticket};
 use mirl::{ModelBackend, PromptIr};
 
 use super::checkpoint::{self, Checkpoint, Progress};
+use super::interrupt::{self, Interrupted};
 use super::masks::{rewind, Masks};
 use super::report::{self, RoundReport};
 use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks};
@@ -236,6 +237,12 @@ impl WithAutodiff for Job {
                     state.progress.round_seconds = round_start.elapsed().as_secs_f64();
                     save(&out, &settings_json, &state)?;
                     last_save = Instant::now();
+                }
+                if interrupt::requested() {
+                    state.progress.round_seconds = round_start.elapsed().as_secs_f64();
+                    save(&out, &settings_json, &state)?;
+                    bar.finish_and_clear();
+                    return Err(Interrupted { round, step: s }.into());
                 }
             }
             bar.finish_and_clear();

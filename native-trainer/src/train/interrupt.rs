@@ -1,0 +1,34 @@
+//! Ctrl+C (SIGINT) during training: the first one asks the run to stop after the current
+//! step, with a checkpoint written; a second one ends the process at once, as usual.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// The error a run ends with when interrupted; `main` exits with 130, as shells expect.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted at round {round}, step {step}: the checkpoint is written; continue with the same command and --resume")]
+pub struct Interrupted {
+    pub round: u32,
+    pub step: u64,
+}
+
+/// Installs the handler (once per process).
+pub fn install() -> Result<()> {
+    ctrlc::set_handler(|| {
+        if REQUESTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping after this step (Ctrl+C again to stop at once, without a checkpoint)"
+        );
+    })
+    .context("cannot install the Ctrl+C handler")
+}
+
+/// Whether Ctrl+C was pressed.
+pub fn requested() -> bool {
+    REQUESTED.load(Ordering::SeqCst)
+}
