@@ -43,6 +43,8 @@ pub enum Degradation {
     Rain,
     /// Atmospheric scattering over a synthetic depth map.
     Haze,
+    /// Nothing: the photo as it is, which a restorer should leave alone.
+    Clean,
     /// Several degradations in order.
     Chain(Vec<Degradation>),
 }
@@ -68,8 +70,8 @@ fn parse_quality(s: &str, what: &str) -> Result<u8> {
 impl FromStr for Degradation {
     type Err = Error;
 
-    /// `noise`, `noise:25`, `jpeg:20`, `osn`, `osn:30`, `osn:30:50`, `rain`, `haze`, and chains
-    /// joined by `+` (`noise:25+jpeg:40`).
+    /// `noise`, `noise:25`, `jpeg:20`, `osn`, `osn:30`, `osn:30:50`, `rain`, `haze`, `clean`,
+    /// and chains joined by `+` (`noise:25+jpeg:40`).
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.contains('+') {
@@ -113,12 +115,16 @@ impl FromStr for Degradation {
                 let requality = args.get(1).map(|q| parse_quality(q, "osn")).transpose()?;
                 Ok(Degradation::Osn { quality, requality })
             }
-            "rain" | "haze" => {
+            "rain" | "haze" | "clean" => {
                 too_many(0)?;
-                Ok(if kind == "rain" { Degradation::Rain } else { Degradation::Haze })
+                Ok(match kind {
+                    "rain" => Degradation::Rain,
+                    "haze" => Degradation::Haze,
+                    _ => Degradation::Clean,
+                })
             }
             other => Err(bad(format!(
-                "unknown degradation {other:?} (known: noise[:SIGMA], jpeg:Q, osn[:Q[:Q2]], rain, haze, and chains joined by +)"
+                "unknown degradation {other:?} (known: noise[:SIGMA], jpeg:Q, osn[:Q[:Q2]], rain, haze, clean, and chains joined by +)"
             ))),
         }
     }
@@ -141,12 +147,23 @@ impl fmt::Display for Degradation {
             } => write!(f, "osn:{q}:{r}"),
             Degradation::Rain => write!(f, "rain"),
             Degradation::Haze => write!(f, "haze"),
+            Degradation::Clean => write!(f, "clean"),
             Degradation::Chain(parts) => {
                 let names: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
                 write!(f, "{}", names.join("+"))
             }
         }
     }
+}
+
+/// The seed of a test photo's degradation for one task, from the photo's file name and the
+/// task: the same on every run, machine and order, so evaluations and validations compare.
+pub fn test_seed(file: &str, task: &str) -> u64 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(file.as_bytes());
+    h.update(b"|");
+    h.update(task.as_bytes());
+    h.finalize() as u64
 }
 
 impl Degradation {
@@ -184,6 +201,7 @@ impl Degradation {
             }
             Degradation::Rain => rain(img, rng),
             Degradation::Haze => haze(img, rng),
+            Degradation::Clean => img.clone(),
             Degradation::Chain(parts) => {
                 let mut out = img.clone();
                 for part in parts {

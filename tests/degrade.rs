@@ -126,10 +126,12 @@ fn names_round_trip_and_bad_names_are_explained() {
         "osn:30:50",
         "rain",
         "haze",
+        "clean",
         "noise:25+jpeg:40",
     ] {
         assert_eq!(kind(s).to_string(), s);
     }
+    assert_eq!(kind("clean").apply(&photo(), 3).unwrap(), photo());
     for (s, expect) in [
         ("blur", "unknown degradation"),
         ("jpeg:5", "outside 10..=95"),

@@ -87,14 +87,9 @@ fn file_name(path: &Path) -> String {
         .into_owned()
 }
 
-/// A degradation by name (`noise:25`, `osn`, ...), or `clean`: the photo as it is, which a
-/// restorer should leave alone.
+/// A degradation by name (`noise:25`, `osn`, `clean`, ...).
 pub fn parse_task(name: &str) -> Result<Degradation> {
-    Ok(match name.trim() {
-        // An empty chain applies nothing.
-        "clean" => Degradation::Chain(Vec::new()),
-        name => name.parse()?,
-    })
+    Ok(name.trim().parse()?)
 }
 
 /// A comma-separated list of tasks (see [`parse_task`]), each with its name.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
-use mirl::degrade::Degradation;
+use mirl::degrade::{test_seed, Degradation};
 use mirl::metrics::{psnr, ssim};
 use mirl::pipeline::{self, DEFAULT_TILE};
 use mirl::ModelBackend;
@@ -55,15 +55,6 @@ pub struct TaskScore {
     pub output_ssim: f64,
 }
 
-/// The seed for one photo and task: stable across runs, machines and orders.
-pub fn seed_for(file: &str, task: &str) -> u64 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(file.as_bytes());
-    h.update(b"|");
-    h.update(task.as_bytes());
-    h.finalize() as u64
-}
-
 struct Eval {
     ticket: mirl::ticket::Ticket,
     files: Vec<PathBuf>,
@@ -96,7 +87,7 @@ impl WithBackend for Eval {
                 .with_context(|| format!("in {}", file.display()))?;
             for ((task, kind), score) in self.tasks.iter().zip(scores.iter_mut()) {
                 bar.set_message(format!("{name} {task}"));
-                let degraded = kind.apply(&clean, seed_for(&name, task))?;
+                let degraded = kind.apply(&clean, test_seed(&name, task))?;
                 let restored = pipeline::restore(
                     &model,
                     &DynamicImage::ImageRgb8(degraded.clone()),

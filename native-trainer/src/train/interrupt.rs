@@ -2,6 +2,7 @@
 //! step, with a checkpoint written; a second one ends the process at once, as usual.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 
@@ -15,17 +16,24 @@ pub struct Interrupted {
     pub step: u64,
 }
 
-/// Installs the handler (once per process).
+/// Installs the handler; later calls (a run followed by its control) keep the first one.
 pub fn install() -> Result<()> {
-    ctrlc::set_handler(|| {
-        if REQUESTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\nstopping after this step (Ctrl+C again to stop at once, without a checkpoint)"
-        );
-    })
-    .context("cannot install the Ctrl+C handler")
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            ctrlc::set_handler(|| {
+                if REQUESTED.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                eprintln!(
+                    "\nstopping after this step (Ctrl+C again to stop at once, without a checkpoint)"
+                );
+            })
+            .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+        .context("cannot install the Ctrl+C handler")
 }
 
 /// Whether Ctrl+C was pressed.

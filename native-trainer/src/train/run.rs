@@ -488,8 +488,7 @@ fn validate<B: ModelBackend>(
             let clean =
                 image::imageops::crop_imm(&photo.image, (w - crop) / 2, (h - crop) / 2, crop, crop)
                     .to_image();
-            let degraded =
-                kind.apply(&clean, crate::commands::eval::seed_for(&photo.name, task))?;
+            let degraded = kind.apply(&clean, mirl::degrade::test_seed(&photo.name, task))?;
             let restored = pipeline::restore(
                 model,
                 &DynamicImage::ImageRgb8(degraded.clone()),
