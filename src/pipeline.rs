@@ -6,9 +6,9 @@
 //! [`Restoration::add_tile_output`], [`Restoration::finish`]) so that the browser can read each
 //! tile back asynchronously and report progress; [`restore`] runs them all natively.
 
-use burn::tensor::{Tensor, TensorData};
 use std::io::Cursor;
 
+use burn::tensor::{Tensor, TensorData};
 use image::{DynamicImage, ImageReader, RgbaImage};
 
 use crate::config::PromptIrConfig;
@@ -211,6 +211,7 @@ impl Restoration {
             | DynamicImage::ImageRgba32F(_) => Layout::Rgba,
             _ => Layout::Rgb,
         };
+        // Before the copy, so an oversized image allocates nothing.
         check_size(img.width(), img.height())?;
         Self::with_layout(img.to_rgba8(), layout, tile)
     }
