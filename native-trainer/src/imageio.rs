@@ -12,7 +12,8 @@ use crate::fsio;
 /// Decodes an image file, refusing empty or oversized images before decoding the pixels.
 pub fn load(path: &Path) -> Result<DynamicImage> {
     let bytes = fsio::read(path)?;
-    mirl::pipeline::decode(&bytes).with_context(|| format!("in {}", path.display()))
+    mirl::pipeline::decode(&bytes)
+        .with_context(|| format!("cannot read the photo {}", path.display()))
 }
 
 /// Encodes `img` in the format named by `path`'s extension and writes it atomically; never
