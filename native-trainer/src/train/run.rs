@@ -233,14 +233,13 @@ impl WithAutodiff for Job {
                     );
                     last_log = Instant::now();
                 }
-                if last_save.elapsed() >= every && (timed || s < steps) {
+                let stop = interrupt::requested();
+                if stop || (last_save.elapsed() >= every && (timed || s < steps)) {
                     state.progress.round_seconds = round_start.elapsed().as_secs_f64();
                     save(&out, &settings_json, &state)?;
                     last_save = Instant::now();
                 }
-                if interrupt::requested() {
-                    state.progress.round_seconds = round_start.elapsed().as_secs_f64();
-                    save(&out, &settings_json, &state)?;
+                if stop {
                     bar.finish_and_clear();
                     return Err(Interrupted { round, step: s }.into());
                 }
