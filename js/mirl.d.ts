@@ -63,8 +63,10 @@ export interface TicketInfo {
 export class Restorer {
   private constructor();
   static create(options?: CreateOptions): Promise<Restorer>;
+  /** 'cpu' from the moment WebGPU has failed (a lost device, for one). */
   readonly backend: Backend;
   info(): TicketInfo;
+  /** If WebGPU fails mid-restore, the restore starts again on the CPU (and so does progress). */
   restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
   free(): void;
 }

@@ -8,14 +8,13 @@
 // This module wraps the WebAssembly core (mirl_core.js) with the image handling, progress,
 // cancellation and fallbacks a page needs.
 
-import initCore, { Engine, compareRgba, degradeRgba } from './mirl_core.js';
+import initCore, { Engine, compareRgba, degradeRgba, onPanic, wasmMemoryBytes as coreMemoryBytes } from './mirl_core.js';
 
 /** Largest image accepted, in pixels (the same limit as the native tool). */
 export const MAX_PIXELS = 32_000_000;
 
 let ready = null;
 let initialized = false;
-let memory = null;
 
 /**
  * Loads the WebAssembly module once. `Restorer.create` calls it for you; call it yourself
@@ -24,10 +23,39 @@ let memory = null;
 export default function init(input) {
   ready ??= initCore(input === undefined ? undefined : { module_or_path: input }).then((m) => {
     initialized = true;
-    memory = m.memory;
+    listenForPanics();
     return m;
   });
   return ready;
+}
+
+// A panic in the WebAssembly core (a lost GPU device makes burn's WebGPU backend panic, for
+// one) leaves the task it happened in pending forever. `panics` counts them and `stopped`
+// rejects at the next one, so work in flight can stop waiting.
+let panics = 0;
+let stopped = null;
+let panicked = null;
+// Set once WebGPU has failed in this page: later restorers use the CPU.
+let webgpuFailed = false;
+
+function armPanic() {
+  stopped = new Promise((_, reject) => (panicked = reject));
+  stopped.catch(() => {});
+}
+
+function listenForPanics() {
+  armPanic();
+  onPanic((message) => {
+    panics += 1;
+    const reject = panicked;
+    armPanic();
+    reject(new Error(`the WebAssembly core panicked: ${message}`));
+  });
+}
+
+/** `promise`, or the next panic, whichever comes first. */
+function unlessPanic(promise) {
+  return Promise.race([promise, stopped]);
 }
 
 /**
@@ -35,7 +63,7 @@ export default function init(input) {
  * never shrinks, so this is also the most it has needed so far.
  */
 export function wasmMemoryBytes() {
-  return memory?.buffer.byteLength ?? 0;
+  return initialized ? coreMemoryBytes() : 0;
 }
 
 /** Rejects with a DOMException named AbortError, as fetch does. */
@@ -104,13 +132,14 @@ function checkSize(width, height) {
 }
 
 export class Restorer {
-  #engine;
   #ticket;
-  #cpu = null;
+  #engine = null;
+  #backend = null;
+  #info = null;
   #freed = false;
 
-  constructor(engine, ticket) {
-    this.#engine = engine;
+  /** Use `Restorer.create`. */
+  constructor(ticket) {
     this.#ticket = ticket;
   }
 
@@ -124,15 +153,19 @@ export class Restorer {
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
     }
-    const ticket = await ticketBytes(options.ticket);
+    const restorer = new Restorer(await ticketBytes(options.ticket));
     let engine = null;
     if (backend !== 'cpu') {
-      if (await hasWebGpu()) {
+      if (webgpuFailed) {
+        if (backend === 'webgpu') throw new Error('WebGPU has failed in this page (the device was lost?); use the CPU');
+        console.warn('mirl: WebGPU has failed in this page; using the CPU');
+      } else if (await hasWebGpu()) {
         try {
-          engine = await Engine.create(ticket.slice(), 'webgpu');
+          engine = await unlessPanic(Engine.create(restorer.#ticket.slice(), 'webgpu'));
         } catch (e) {
           if (backend === 'webgpu') throw asError(e);
           console.warn(`mirl: WebGPU failed (${asError(e).message}); using the CPU`);
+          webgpuFailed = true;
         }
       } else if (backend === 'webgpu') {
         throw new Error('this browser has no WebGPU adapter');
@@ -140,23 +173,30 @@ export class Restorer {
         console.warn('mirl: no WebGPU adapter; using the CPU');
       }
     }
-    engine ??= await Engine.create(ticket.slice(), 'cpu');
-    return new Restorer(engine, ticket);
+    restorer.#use(engine ?? (await Engine.create(restorer.#ticket.slice(), 'cpu')));
+    return restorer;
   }
 
-  #live() {
+  #use(engine) {
+    this.#engine = engine;
+    this.#backend = engine.backend;
+    this.#info = engine.info();
+  }
+
+  #check() {
     if (this.#freed) throw new Error('this Restorer has been freed');
-    return this.#engine;
   }
 
   /** 'webgpu' or 'cpu'. */
   get backend() {
-    return this.#live().backend;
+    this.#check();
+    return this.#backend;
   }
 
   /** The ticket's config, provenance, parameters, nonzero, density, prunable_density, bytes. */
   info() {
-    return this.#live().info();
+    this.#check();
+    return structuredClone(this.#info);
   }
 
   /**
@@ -164,21 +204,33 @@ export class Restorer {
    * OffscreenCanvas, Blob or File) and resolves to an ImageData of the same size.
    * options: tileSize (pixels, multiple of 8; default 512), onProgress(done, total),
    * signal (an AbortSignal: rejects with AbortError between tiles).
+   * If WebGPU fails mid-restore (an error, or a panic: a lost device), the restore starts
+   * again on the CPU, and so does every later one; `backend` then says 'cpu'.
    */
   async restore(image, options = {}) {
-    const engine = this.#live();
+    this.#check();
     const { tileSize = 0, onProgress, signal } = options;
     if (signal?.aborted) throw abortError();
     const input = await toImageData(image);
-    try {
-      return await this.#run(engine, input, tileSize, onProgress, signal);
-    } catch (e) {
-      if (e?.name === 'AbortError' || engine.backend !== 'webgpu' || this.#freed) throw asError(e);
-      // The GPU failed mid-restore (e.g. the device was lost): finish on the CPU.
-      console.warn(`mirl: WebGPU failed (${asError(e).message}); finishing on the CPU`);
-      this.#cpu ??= await Engine.create(this.#ticket.slice(), 'cpu');
-      this.#engine = this.#cpu;
-      return await this.#run(this.#cpu, input, tileSize, onProgress, signal);
+    for (let attempt = 0; ; attempt++) {
+      const [engine, backend, before] = [this.#engine, this.#backend, panics];
+      try {
+        return await this.#run(engine, input, tileSize, onProgress, signal);
+      } catch (e) {
+        if (e?.name === 'AbortError' || this.#freed || attempt > 0) throw asError(e);
+        if (backend === 'webgpu') {
+          webgpuFailed = true;
+          console.warn(`mirl: WebGPU failed (${asError(e).message}); starting again on the CPU`);
+          if (this.#engine === engine) {
+            // After a panic the engine's state is abandoned mid-use: leave it be.
+            if (panics === before) engine.free();
+            this.#use(await Engine.create(this.#ticket.slice(), 'cpu'));
+          }
+        } else if (panics === before) {
+          throw asError(e);
+        }
+        // A panic (here or in another restore in flight) stopped this one: once more.
+      }
     }
   }
 
@@ -188,7 +240,7 @@ export class Restorer {
       const total = job.tiles;
       for (let i = 0; i < total; i++) {
         if (signal?.aborted) throw abortError();
-        await job.run(i);
+        await unlessPanic(job.run(i));
         onProgress?.(i + 1, total);
         // Let the page breathe between tiles.
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -205,8 +257,7 @@ export class Restorer {
   free() {
     if (this.#freed) return;
     this.#freed = true;
-    this.#engine.free();
-    if (this.#cpu && this.#cpu !== this.#engine) this.#cpu.free();
+    if (!(this.#backend === 'webgpu' && webgpuFailed)) this.#engine.free();
   }
 }
 

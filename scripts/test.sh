@@ -32,6 +32,8 @@ bash scripts/build-pkg.sh --dev
 (cd tests/browser && npm install --no-audit --no-fund --silent)
 node tests/browser/api.test.mjs
 node tests/browser/vite.test.mjs
+echo "== a GPU device lost mid-restore (headless Chromium, WebGPU on SwiftShader)"
+node tests/browser/gpu-loss.test.mjs
 echo "== a 12-megapixel photo, memory, and restores at once (headless Chromium, minutes)"
 node tests/browser/load.test.mjs
 echo "== the demo site (www/) end to end in headless Chromium"

@@ -37,11 +37,41 @@ struct Info {
     bytes: usize,
 }
 
-/// Runs once when the module starts: any panic is reported to the console with its message
-/// and place (wasm itself would only say `unreachable`).
+thread_local! {
+    static PANIC_LISTENER: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// Runs once when the module starts. A panic is reported to the console with its message and
+/// place (wasm itself would only say `unreachable`), and to the JavaScript side (`onPanic`):
+/// the panicking task never resolves, so JavaScript must reject what waits on it. The instance
+/// lives on: the task's own state is abandoned, and the rest (the CPU engines) is untouched.
+/// wasm-bindgen could start a fresh instance instead, but only synchronously, which the main
+/// thread refuses for a module over 8 MB.
 #[wasm_bindgen(start)]
 fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let message = JsValue::from_str(&info.to_string());
+        PANIC_LISTENER.with(|listener| {
+            if let Some(listener) = listener.borrow().as_ref() {
+                let _ = listener.call1(&JsValue::NULL, &message);
+            }
+        });
+    }));
+}
+
+/// Calls `listener(message)` on every panic. It must not call back into the module
+/// synchronously: it runs inside the panic hook.
+#[wasm_bindgen(js_name = onPanic)]
+pub fn on_panic(listener: js_sys::Function) {
+    PANIC_LISTENER.with(|l| *l.borrow_mut() = Some(listener));
+}
+
+/// Bytes of linear memory this instance holds. Memory grows and never shrinks, so this is
+/// also its peak.
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size::<0>() * 65536) as f64
 }
 
 /// A loaded ticket on one backend.

@@ -26,11 +26,11 @@ export function launch() {
 
 /**
  * Runs a page test: serves `mounts` (as scripts/serve.mjs), opens a page in headless Chromium,
- * and calls `body({ page, url, requests })`. Afterwards it checks that no request left the
- * origin and that the console (the page's and its workers') shows no panic or uncaught error,
- * then exits with 0 or 1.
+ * and calls `body({ page, url, requests, log })`. Afterwards it checks that no request left the
+ * origin and that the console (the page's and its workers', in `log`) shows no panic or
+ * uncaught error, but for lines matching `expectedErrors`; then exits with 0 or 1.
  */
-export async function pageTest(name, mounts, body, pageOptions = {}) {
+export async function pageTest(name, mounts, body, pageOptions = {}, { expectedErrors = null } = {}) {
   const { server, requests, url } = await serve(mounts);
   const browser = await launch();
   let failed = false;
@@ -43,9 +43,9 @@ export async function pageTest(name, mounts, body, pageOptions = {}) {
     page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
     page.on('worker', (w) => w.on('console', (m) => log.push(`worker ${m.type()}: ${m.text()}`)));
-    await body({ page, url, requests });
+    await body({ page, url, requests, log });
     if (offsite.length) throw new Error(`requests left the origin: ${offsite.join(', ')}`);
-    const bad = log.filter((l) => /panicked|RuntimeError|unreachable|pageerror/.test(l));
+    const bad = log.filter((l) => /panicked|RuntimeError|unreachable|pageerror/.test(l) && !expectedErrors?.test(l));
     if (bad.length) throw new Error(`errors in the console:\n${bad.join('\n')}`);
     console.log(`${name}: ok`);
   } catch (err) {
