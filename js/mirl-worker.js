@@ -13,6 +13,7 @@ export class WorkerRestorer {
   #pending = new Map();
   #backend;
   #info;
+  #started = false;
 
   constructor(worker) {
     this.#worker = worker;
@@ -29,6 +30,10 @@ export class WorkerRestorer {
       }
     };
     worker.onerror = (e) => {
+      // Before it has started, an error means the worker could not load. After, it reports an
+      // exception that escaped a task (a panic's trap, which the worker's Restorer recovers
+      // from): the worker lives on and still answers every call.
+      if (this.#started) return;
       for (const call of this.#pending.values()) call.reject(new Error(`the mirl worker failed: ${e.message}`));
       this.#pending.clear();
     };
@@ -54,6 +59,7 @@ export class WorkerRestorer {
       const { backend, info } = await restorer.#call('create', [options]);
       restorer.#backend = backend;
       restorer.#info = info;
+      restorer.#started = true;
     } catch (e) {
       restorer.free();
       throw e;

@@ -39,4 +39,24 @@ await pageTest('gpu-loss.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(rep
   assert.equal(panics.length, 1, `one panic expected:\n${panics.join('\n')}`);
   assert.match(panics[0], /Failed to map buffer/);
   assert.ok(log.some((l) => /^warning: mirl: WebGPU failed .*starting again on the CPU/s.test(l)), 'the fallback should be announced');
+
+  // In a worker: keep the GPUDevice the worker uses (any device that encodes commands) and
+  // destroy it after the first tile.
+  const workers = [];
+  page.on('worker', (w) => workers.push(w));
+  await page.exposeFunction('keepWorkerDevice', () => Promise.all(workers.map((w) => w.evaluate(() => {
+    const encode = GPUDevice.prototype.createCommandEncoder;
+    GPUDevice.prototype.createCommandEncoder = function (...args) {
+      self.keptDevice = this;
+      return encode.apply(this, args);
+    };
+  }))));
+  await page.exposeFunction('destroyWorkerDevice', () => Promise.all(workers.map((w) => w.evaluate(() => self.keptDevice?.destroy()))));
+  const w = await page.evaluate((u) => window.loseWorkerDevice(u), `/photos/${photo}`);
+  console.log(`WorkerRestorer: ${JSON.stringify(w)}`);
+  assert.equal(w.before, 'webgpu');
+  assert.equal(w.after, 'cpu');
+  assert.ok(Math.abs(w.restored - r.restored) < 1e-9, 'the worker should give the same result as the page');
+  assert.ok(Math.abs(w.again - r.restored) < 1e-9);
+  assert.equal(log.filter((l) => /^worker error: panicked at/.test(l)).length, 1, 'one panic in the worker');
 }, {}, { expectedErrors: expected });
