@@ -2,7 +2,8 @@
 // wasm size raw and gzipped, ticket size, time to first restore (create + first restore,
 // kernel compilation included), and ms per megapixel once warm, on WebGPU and on the CPU in
 // headless Chromium. WebGPU here is SwiftShader (a CPU emulation): a real GPU is far faster.
-//   node bench/browser.mjs [--size 256] [--runs 3] [--ticket T.mirl]   (default: the bundled ticket)
+//   node bench/browser.mjs [--size 256] [--runs 3] [--ticket T.mirl] [--backend cpu|webgpu]
+//   (default: the bundled ticket, both backends)
 import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +20,8 @@ const size = arg('size', 256);
 const ticketIndex = process.argv.indexOf('--ticket');
 const ticketPath = ticketIndex > 0 ? resolve(process.argv[ticketIndex + 1]) : null;
 const runs = arg('runs', 3);
+const backendIndex = process.argv.indexOf('--backend');
+const backends = backendIndex > 0 ? [process.argv[backendIndex + 1]] : ['webgpu', 'cpu'];
 const wasmPath = join(repo, 'pkg/mirl_core_bg.wasm');
 const wasm = readFileSync(wasmPath);
 console.log(`wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped; ` +
@@ -31,7 +34,7 @@ const ticketUrl = ticketPath ? `/ticket/${ticketPath.split('/').pop()}` : null;
 const { server, url } = await serve(mounts);
 const browser = await launch();
 try {
-  for (const backend of ['webgpu', 'cpu']) {
+  for (const backend of backends) {
     // A fresh page per backend, so the first restore includes everything a visitor waits for.
     const page = await browser.newPage();
     await page.goto(`${url}/bench/browser.html`);

@@ -40,6 +40,7 @@ struct Cli {
 enum Command {
     Train(train::Args),
     Import(commands::import::Args),
+    Export(commands::export::Args),
     Inspect(commands::inspect::Args),
     Infer(commands::infer::Args),
     Restore(commands::restore::Args),
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Import(args) => commands::import::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Restore(args) => commands::restore::run(args),

@@ -108,6 +108,40 @@ fn tiny_safetensors_imports_and_matches_the_reference() {
     assert!(e <= 1e-4, "{e}");
 }
 
+#[test]
+fn export_gives_back_the_reference_weights_and_imports_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = import(dir.path(), "promptir-tiny", "weights.safetensors", "f32");
+    let (weights, config) = (dir.path().join("w.safetensors"), dir.path().join("c.json"));
+    let out = ok(&[&"export", &ticket, &"-o", &weights, &"--config", &config]);
+    println!("{out}");
+    let reference = fixture("promptir-tiny/weights.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    let exported = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut compared = 0;
+    for name in exported.names() {
+        assert_eq!(tensor(&weights, name), tensor(&reference, name), "{name}");
+        compared += 1;
+    }
+    assert!(compared > 50, "only {compared} tensors");
+    // The exported pair is what `import` reads.
+    let again = dir.path().join("again.mirl");
+    ok(&[
+        &"import",
+        &weights,
+        &"--config",
+        &config,
+        &"--precision",
+        &"f32",
+        &"-o",
+        &again,
+    ]);
+    let e = infer_error(dir.path(), &again, "promptir-tiny", "cpu");
+    assert!(e <= 1e-4, "{e}");
+    // The bundled ticket exports with no argument.
+    ok(&[&"export", &"-o", &dir.path().join("default.safetensors")]);
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 fn both_fixtures_match_the_reference_on_wgpu() {

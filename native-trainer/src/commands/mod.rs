@@ -2,6 +2,7 @@
 
 pub mod degrade;
 pub mod eval;
+pub mod export;
 pub mod import;
 pub mod infer;
 pub mod inspect;
