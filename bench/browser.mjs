@@ -1,5 +1,5 @@
 // Browser figures for the npm package (pkg/, build it first: bash scripts/build-pkg.sh):
-// wasm size raw and gzipped, ticket size, time to first restore (create + first restore,
+// each core's wasm size raw and gzipped, what a page downloads, ticket size, time to first restore (create + first restore,
 // kernel compilation included), and ms per megapixel once warm, on WebGPU and on the CPU in
 // headless Chromium. WebGPU here is SwiftShader (a CPU emulation): a real GPU is far faster.
 //   node bench/browser.mjs [--size 256] [--runs 3] [--ticket T.mirl] [--backend cpu|webgpu]
@@ -22,21 +22,24 @@ const ticketPath = ticketIndex > 0 ? resolve(process.argv[ticketIndex + 1]) : nu
 const runs = arg('runs', 3);
 const backendIndex = process.argv.indexOf('--backend');
 const backends = backendIndex > 0 ? [process.argv[backendIndex + 1]] : ['webgpu', 'cpu'];
-const wasmPath = join(repo, 'pkg/mirl_core_bg.wasm');
-const wasm = readFileSync(wasmPath);
-console.log(`wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped; ` +
-  `default ticket: ${statSync(join(repo, 'tickets/default.mirl')).size} bytes (inside the wasm)` +
+const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
+for (const core of ['mirl_core', 'mirl_gpu']) {
+  const path = join(repo, `pkg/${core}_bg.wasm`);
+  console.log(`${core}_bg.wasm: ${statSync(path).size} bytes, ${gz(path)} gzipped`);
+}
+console.log(`default ticket: ${statSync(join(repo, 'tickets/default.mirl')).size} bytes (inside each core)` +
   (ticketPath ? `; measuring ${ticketPath} (${statSync(ticketPath).size} bytes)` : ''));
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench') };
 if (ticketPath) mounts['/ticket/'] = dirname(ticketPath);
 const ticketUrl = ticketPath ? `/ticket/${ticketPath.split('/').pop()}` : null;
-const { server, url } = await serve(mounts);
+const { server, url, requests } = await serve(mounts);
 const browser = await launch();
 try {
   for (const backend of backends) {
     // A fresh page per backend, so the first restore includes everything a visitor waits for.
     const page = await browser.newPage();
+    requests.length = 0;
     await page.goto(`${url}/bench/browser.html`);
     const r = await page.evaluate(async ([backend, size, runs, ticket]) => {
       const { Restorer } = await import('/pkg/mirl.js');
@@ -60,6 +63,12 @@ try {
     console.log(`${r.backend}: network ${r.info.parameters} parameters (${r.info.nonzero} non-zero); ` +
       `create ${r.create.toFixed(0)} ms; first ${size}x${size} restore done ${r.first.toFixed(0)} ms after create started; ` +
       `warm median ${r.median.toFixed(0)} ms = ${(r.median / mp).toFixed(0)} ms/MP (runs: ${r.times.map((t) => t.toFixed(0)).join(', ')})`);
+    // What the page downloaded of the package (each file once; gzip as a server would send it).
+    const files = [...new Set(requests)].filter((p) => p.startsWith('/pkg/') || p.startsWith('/ticket/'));
+    const local = (p) => (p.startsWith('/pkg/') ? join(repo, 'pkg', p.slice(5)) : ticketPath);
+    const raw = files.reduce((n, p) => n + statSync(local(p)).size, 0);
+    const zipped = files.reduce((n, p) => n + gz(local(p)), 0);
+    console.log(`${r.backend}: the page downloaded ${raw} bytes (${zipped} gzipped): ${files.map((p) => p.split('/').pop()).join(', ')}`);
     await page.close();
   }
 } finally {

@@ -1,7 +1,10 @@
 /** Largest image accepted, in pixels. */
 export const MAX_PIXELS: number;
 
-/** Loads the WebAssembly module once (Restorer.create calls it); needed before `degrade`. */
+/**
+ * Loads the CPU core (`mirl_core_bg.wasm`) once; needed before `degrade` and `compare`.
+ * `Restorer.create` loads the core it needs (the WebGPU one, `mirl_gpu_bg.wasm`, only for WebGPU).
+ */
 export default function init(input?: string | URL | Request | Response | WebAssembly.Module): Promise<unknown>;
 
 export type Backend = 'webgpu' | 'cpu';
@@ -83,5 +86,5 @@ export function degrade(image: ImageData, kind: string, seed?: number): ImageDat
 /** PSNR (dB; Infinity when identical) and SSIM of `test` against `reference`, as `native-trainer metrics`. */
 export function compare(reference: ImageData, test: ImageData): { psnr: number; ssim: number };
 
-/** Bytes of WebAssembly memory the module holds: it never shrinks, so also the most needed so far. */
+/** Bytes of WebAssembly memory the loaded cores hold: it never shrinks, so also the most needed so far. */
 export function wasmMemoryBytes(): number;

@@ -5,33 +5,46 @@
 //   const restorer = await Restorer.create();            // the bundled ticket, backend 'auto'
 //   const clean = await restorer.restore(imageData);     // ImageData of the same size
 //
-// This module wraps the WebAssembly core (mirl_core.js) with the image handling, progress,
-// cancellation and fallbacks a page needs.
+// This module wraps the WebAssembly core with the image handling, progress, cancellation and
+// fallbacks a page needs. The core comes in two builds, each its own instance with its own
+// memory: mirl_core (the CPU backend, small: `init`, `degrade`, `compare` and CPU restores)
+// and mirl_gpu (the WebGPU backend, several times larger), fetched only for a restorer that
+// runs on WebGPU.
 
-import initCore, { Engine, compareRgba, degradeRgba, onPanic, wasmMemoryBytes as coreMemoryBytes } from './mirl_core.js';
+import * as cpuCore from './mirl_core.js';
 
 /** Largest image accepted, in pixels (the same limit as the native tool). */
 export const MAX_PIXELS = 32_000_000;
 
-let ready = null;
-let initialized = false;
+const loading = { cpu: null, gpu: null };
+const loaded = { cpu: null, gpu: null };
 
-/**
- * Loads the WebAssembly module once. `Restorer.create` calls it for you; call it yourself
- * before using `degrade`. `input` is passed to wasm-bindgen's init (a URL, Response or module).
- */
-export default function init(input) {
-  ready ??= initCore(input === undefined ? undefined : { module_or_path: input }).then((m) => {
-    initialized = true;
-    listenForPanics();
-    return m;
-  });
-  return ready;
+async function start(kind, core, input) {
+  await core.default(input === undefined ? undefined : { module_or_path: input });
+  core.onPanic(onCorePanic);
+  loaded[kind] = core;
+  return core;
 }
 
-// A panic in the WebAssembly core (a lost GPU device makes burn's WebGPU backend panic, for
-// one) leaves the task it happened in pending forever. `panics` counts them and `stopped`
-// rejects at the next one, so work in flight can stop waiting.
+/**
+ * Loads the CPU core once. `Restorer.create` loads what it needs for you; call this yourself
+ * before using `degrade` or `compare`. `input` is passed to wasm-bindgen's init (a URL,
+ * Response or module of `mirl_core_bg.wasm`).
+ */
+export default function init(input) {
+  loading.cpu ??= start('cpu', cpuCore, input);
+  return loading.cpu;
+}
+
+/** The WebGPU core, fetched on first use. */
+function initGpu() {
+  loading.gpu ??= import('./mirl_gpu.js').then((core) => start('gpu', core));
+  return loading.gpu;
+}
+
+// A panic in a core (a lost GPU device makes burn's WebGPU backend panic, for one) leaves the
+// task it happened in pending forever. `panics` counts them and `stopped` rejects at the next
+// one, so work in flight can stop waiting.
 let panics = 0;
 let stopped = null;
 let panicked = null;
@@ -42,15 +55,13 @@ function armPanic() {
   stopped = new Promise((_, reject) => (panicked = reject));
   stopped.catch(() => {});
 }
+armPanic();
 
-function listenForPanics() {
+function onCorePanic(message) {
+  panics += 1;
+  const reject = panicked;
   armPanic();
-  onPanic((message) => {
-    panics += 1;
-    const reject = panicked;
-    armPanic();
-    reject(new Error(`the WebAssembly core panicked: ${message}`));
-  });
+  reject(new Error(`the WebAssembly core panicked: ${message}`));
 }
 
 /** `promise`, or the next panic, whichever comes first. */
@@ -59,11 +70,11 @@ function unlessPanic(promise) {
 }
 
 /**
- * Bytes of WebAssembly memory the module holds (0 before `init`). It grows when needed and
- * never shrinks, so this is also the most it has needed so far.
+ * Bytes of WebAssembly memory the loaded cores hold (0 before any is loaded). Memory grows
+ * when needed and never shrinks, so this is also the most they have needed so far.
  */
 export function wasmMemoryBytes() {
-  return initialized ? coreMemoryBytes() : 0;
+  return (loaded.cpu?.wasmMemoryBytes() ?? 0) + (loaded.gpu?.wasmMemoryBytes() ?? 0);
 }
 
 /** Rejects with a DOMException named AbortError, as fetch does. */
@@ -148,7 +159,6 @@ export class Restorer {
    * options.backend: 'auto' (WebGPU if the browser has an adapter, else CPU), 'webgpu' or 'cpu'.
    */
   static async create(options = {}) {
-    await init();
     const backend = options.backend ?? 'auto';
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
@@ -161,7 +171,8 @@ export class Restorer {
         console.warn('mirl: WebGPU has failed in this page; using the CPU');
       } else if (await hasWebGpu()) {
         try {
-          engine = await unlessPanic(Engine.create(restorer.#ticket.slice(), 'webgpu'));
+          const gpu = await initGpu();
+          engine = await unlessPanic(gpu.Engine.create(restorer.#ticket.slice(), 'webgpu'));
         } catch (e) {
           if (backend === 'webgpu') throw asError(e);
           console.warn(`mirl: WebGPU failed (${asError(e).message}); using the CPU`);
@@ -173,8 +184,13 @@ export class Restorer {
         console.warn('mirl: no WebGPU adapter; using the CPU');
       }
     }
-    restorer.#use(engine ?? (await Engine.create(restorer.#ticket.slice(), 'cpu')));
+    restorer.#use(engine ?? (await restorer.#cpuEngine()));
     return restorer;
+  }
+
+  async #cpuEngine() {
+    const cpu = await init();
+    return cpu.Engine.create(this.#ticket.slice(), 'cpu');
   }
 
   #use(engine) {
@@ -224,7 +240,7 @@ export class Restorer {
           if (this.#engine === engine) {
             // After a panic the engine's state is abandoned mid-use: leave it be.
             if (panics === before) engine.free();
-            this.#use(await Engine.create(this.#ticket.slice(), 'cpu'));
+            this.#use(await this.#cpuEngine());
           }
         } else if (panics === before) {
           throw asError(e);
@@ -267,8 +283,8 @@ export class Restorer {
  * result. Call `await init()` first.
  */
 export function degrade(imageData, kind, seed = 0) {
-  if (!initialized) throw new Error('call `await init()` before degrade()');
-  const out = degradeRgba(new Uint8Array(imageData.data.buffer.slice(0)), imageData.width, imageData.height, kind, BigInt(seed));
+  if (!loaded.cpu) throw new Error('call `await init()` before degrade()');
+  const out = loaded.cpu.degradeRgba(new Uint8Array(imageData.data.buffer.slice(0)), imageData.width, imageData.height, kind, BigInt(seed));
   return new ImageData(new Uint8ClampedArray(out.buffer, out.byteOffset, out.length), imageData.width, imageData.height);
 }
 
@@ -277,9 +293,9 @@ export function degrade(imageData, kind, seed = 0) {
  * `native-trainer metrics` computes them (RGB, alpha ignored). Call `await init()` first.
  */
 export function compare(reference, test) {
-  if (!initialized) throw new Error('call `await init()` before compare()');
+  if (!loaded.cpu) throw new Error('call `await init()` before compare()');
   if (reference.width !== test.width || reference.height !== test.height) {
     throw new Error(`images differ in size: ${reference.width}x${reference.height} and ${test.width}x${test.height}`);
   }
-  return compareRgba(new Uint8Array(reference.data.buffer), new Uint8Array(test.data.buffer), test.width, test.height);
+  return loaded.cpu.compareRgba(new Uint8Array(reference.data.buffer), new Uint8Array(test.data.buffer), test.width, test.height);
 }

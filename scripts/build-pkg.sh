@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=--release
 [ "${1:-}" = "--dev" ] && profile=--dev
-wasm-pack build --target web --out-dir pkg --out-name mirl_core "$profile" --no-pack -- --features wgpu
+# Two cores, so that a page fetches only the backend it runs: the CPU one (default features)
+# and the WebGPU one (several times larger: most of it is cubecl's kernel generator).
+wasm-pack build --target web --out-dir pkg --out-name mirl_core "$profile" --no-pack
+wasm-pack build --target web --out-dir pkg --out-name mirl_gpu "$profile" --no-pack -- --no-default-features --features wgpu
 cp js/mirl.js js/mirl.d.ts js/worker.js js/mirl-worker.js js/mirl-worker.d.ts pkg/
 cp js/README.md pkg/README.md
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
@@ -24,12 +27,14 @@ cat > pkg/package.json <<JSON
     ".": { "types": "./mirl.d.ts", "default": "./mirl.js" },
     "./worker": { "types": "./mirl-worker.d.ts", "default": "./mirl-worker.js" },
     "./mirl.js": { "types": "./mirl.d.ts", "default": "./mirl.js" },
-    "./mirl_core_bg.wasm": "./mirl_core_bg.wasm"
+    "./mirl_core_bg.wasm": "./mirl_core_bg.wasm",
+    "./mirl_gpu_bg.wasm": "./mirl_gpu_bg.wasm"
   },
-  "files": ["mirl.js", "mirl.d.ts", "mirl-worker.js", "mirl-worker.d.ts", "worker.js", "mirl_core.js", "mirl_core.d.ts", "mirl_core_bg.wasm", "mirl_core_bg.wasm.d.ts", "README.md"],
+  "files": ["mirl.js", "mirl.d.ts", "mirl-worker.js", "mirl-worker.d.ts", "worker.js", "mirl_core.js", "mirl_core.d.ts", "mirl_core_bg.wasm", "mirl_core_bg.wasm.d.ts", "mirl_gpu.js", "mirl_gpu.d.ts", "mirl_gpu_bg.wasm", "mirl_gpu_bg.wasm.d.ts", "README.md"],
   "sideEffects": false
 }
 JSON
 rm -f pkg/.gitignore
-wasm=pkg/mirl_core_bg.wasm
-echo "pkg/: $(stat -c %s "$wasm") bytes of wasm ($(gzip -9c "$wasm" | wc -c) gzipped), default ticket $(stat -c %s tickets/default.mirl) bytes inside"
+for wasm in pkg/mirl_core_bg.wasm pkg/mirl_gpu_bg.wasm; do
+  echo "$wasm: $(stat -c %s "$wasm") bytes ($(gzip -9c "$wasm" | wc -c) gzipped), default ticket $(stat -c %s tickets/default.mirl) bytes inside"
+done

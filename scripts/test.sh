@@ -11,6 +11,9 @@ echo "== gates: formatting, lints (native and wasm32, warnings are errors), the 
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo clippy --locked -p mirl --lib --test web --target wasm32-unknown-unknown --no-default-features --features flex,wgpu -- -D warnings
+# The package's two cores: CPU only (default features) and WebGPU only.
+cargo clippy --locked -p mirl --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features wgpu -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p mirl
 
 echo "== wasm32 build of the library"

@@ -1,5 +1,7 @@
-//! The network on one of the browser's backends.
+//! The network on one of the browser's backends. The package builds two modules: the CPU one
+//! (feature `flex`) and the WebGPU one (feature `wgpu`), so a page downloads only what it runs.
 
+#[cfg(feature = "flex")]
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use wasm_bindgen::prelude::*;
@@ -30,6 +32,7 @@ pub async fn webgpu_device() -> WgpuDevice {
 /// One per Engine, behind an Rc: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Model {
+    #[cfg(feature = "flex")]
     Cpu(PromptIr<Flex>),
     #[cfg(feature = "wgpu")]
     Gpu(PromptIr<Wgpu>, WgpuDevice),
@@ -41,9 +44,17 @@ fn js(e: impl std::fmt::Display) -> JsError {
 
 impl Model {
     pub fn cpu(ticket: &Ticket) -> Result<Self, JsError> {
-        Ok(Model::Cpu(
-            ticket.build::<Flex>(&Default::default()).map_err(js)?,
-        ))
+        #[cfg(feature = "flex")]
+        {
+            Ok(Model::Cpu(
+                ticket.build::<Flex>(&Default::default()).map_err(js)?,
+            ))
+        }
+        #[cfg(not(feature = "flex"))]
+        {
+            let _ = ticket;
+            Err(JsError::new("this build has no CPU backend"))
+        }
     }
 
     pub async fn webgpu(ticket: &Ticket) -> Result<Self, JsError> {
@@ -62,6 +73,7 @@ impl Model {
 
     pub fn name(&self) -> &'static str {
         match self {
+            #[cfg(feature = "flex")]
             Model::Cpu(_) => "cpu",
             #[cfg(feature = "wgpu")]
             Model::Gpu(..) => "webgpu",
@@ -71,6 +83,7 @@ impl Model {
     /// Runs the network on one NCHW tile.
     pub async fn forward(&self, data: Vec<f32>, shape: [usize; 4]) -> Result<Vec<f32>, JsValue> {
         let out = match self {
+            #[cfg(feature = "flex")]
             Model::Cpu(m) => {
                 let x =
                     Tensor::<Flex, 4>::from_data(TensorData::new(data, shape), &Default::default());

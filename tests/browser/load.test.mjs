@@ -49,7 +49,7 @@ async function withPeak(f) {
   }
 }
 
-await pageTest('load.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url }) => {
+await pageTest('load.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url, requests }) => {
   page.setDefaultTimeout(0);
   await page.goto(`${url}/test/load.html`);
   await page.waitForFunction(() => window.ready === true);
@@ -74,4 +74,8 @@ await pageTest('load.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, '
     `the page's peak resident memory ${(hugePeak / MB).toFixed(0)} MiB`);
   assert.equal(huge.error, 'AbortError');
   assert.ok(huge.wasmPeak < 1024 * MB, `wasm memory ${huge.wasmPeak}`);
+
+  // Only the CPU ran: the page never fetched the WebGPU core.
+  const gpu = requests.filter((p) => /mirl_gpu/.test(p));
+  assert.deepEqual(gpu, [], 'a CPU-only page should not fetch the WebGPU core');
 });
