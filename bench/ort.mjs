@@ -1,0 +1,69 @@
+// mirl beside onnxruntime-web 1.30 in one headless Chromium page (served with COOP/COEP, so
+// onnxruntime-web may use threads), on the same network and the same noisy photo: warm medians
+// and their ratio, first runs, bytes each library made the page download, and the largest
+// difference between the two outputs in 8-bit levels (an independent check of mirl's network).
+//
+//   bash scripts/build-pkg.sh && (cd bench && npm install)
+//   native-trainer export [T.mirl] -o /tmp/w.safetensors --config /tmp/c.json
+//   python3 bench/export_onnx.py /tmp/w.safetensors /tmp/c.json /tmp/model.onnx   # torch, onnx, onnxscript from PyPI
+//   node bench/ort.mjs /tmp/model.onnx [--ticket T.mirl] [--sizes 256,512] [--runs 5] [--backend cpu|webgpu]
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch } from '../tests/browser/chromium.mjs';
+import { serve } from '../scripts/serve.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const opt = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const model = resolve(process.argv[2] ?? '');
+if (!process.argv[2] || !existsSync(model)) throw new Error(`usage: node bench/ort.mjs MODEL.onnx (see the comment at the top); no model at ${model}`);
+const ortDist = join(repo, 'bench/node_modules/onnxruntime-web/dist');
+if (!existsSync(ortDist)) throw new Error('onnxruntime-web is missing: (cd bench && npm install)');
+const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
+const photos = join(shared, 'data/test/cbsd68');
+const photo = readdirSync(photos).sort()[0];
+const sizes = opt('sizes', '256,512').split(',').map(Number);
+const runs = Number(opt('runs', 5));
+const backend = opt('backend', 'cpu');
+
+const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench'), '/ort/': ortDist, '/model/': dirname(model), '/photos/': photos };
+// The page asks for /model/model.onnx: serve the given file under that name.
+const modelDir = dirname(model);
+if (basename(model) !== 'model.onnx') mounts['/model/model.onnx'] = model;
+const { server, url, requests } = await serve(mounts);
+const browser = await launch();
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(0);
+  await page.goto(`${url}/bench/ort.html`);
+  await page.waitForFunction(() => window.ready === true);
+  const r = await page.evaluate((a) => window.compare(a), { photoUrl: `/photos/${photo}`, sizes, runs, backend });
+  const bytes = (prefix) => {
+    const files = [...new Set(requests)].filter((p) => p.startsWith(prefix));
+    const path = (p) => (p === '/model/model.onnx' ? model : join(mounts[prefix], p.slice(prefix.length)));
+    return {
+      files: files.map((p) => p.split('/').pop()),
+      raw: files.reduce((n, p) => n + statSync(path(p)).size, 0),
+      gz: files.reduce((n, p) => n + gzipSync(readFileSync(path(p)), { level: 9 }).length, 0),
+    };
+  };
+  const [m, o, net] = [bytes('/pkg/'), bytes('/ort/'), bytes('/model/')];
+  console.log(`page: crossOriginIsolated ${r.crossOriginIsolated}, onnxruntime-web threads ${r.threads}; mirl on ${r.mirlBackend}, onnxruntime-web on ${backend === 'webgpu' ? 'webgpu' : 'wasm'}; ${photo}, σ 25`);
+  console.log(`downloaded: mirl ${m.raw} bytes (${m.gz} gzipped, ticket inside): ${m.files.join(', ')}`);
+  console.log(`            onnxruntime-web ${o.raw} bytes (${o.gz} gzipped): ${o.files.join(', ')}; the model ${net.raw} bytes (${net.gz} gzipped)`);
+  console.log(`create: mirl ${r.mirlCreate.toFixed(0)} ms, onnxruntime-web ${r.ortCreate.toFixed(0)} ms; mirl wasm memory ${(r.mirlWasmMemory / 2 ** 20).toFixed(0)} MiB`);
+  console.log('| size | mirl warm | onnxruntime-web warm | mirl / onnxruntime-web | first run, mirl / ort | outputs differ by at most |');
+  console.log('|---|---|---|---|---|---|');
+  for (const s of r.sizes) {
+    console.log(`| ${s.size}x${s.size} | ${s.mirlWarm.toFixed(0)} ms | ${s.ortWarm.toFixed(0)} ms | ${(s.mirlWarm / s.ortWarm).toFixed(2)} | ` +
+      `${s.mirlFirst.toFixed(0)} / ${s.ortFirst.toFixed(0)} ms | ${s.maxLevels}/255 |`);
+  }
+  for (const s of r.sizes) console.log(`runs ${s.size}: mirl ${s.mirlRuns.map((x) => x.toFixed(0)).join(', ')}; ort ${s.ortRuns.map((x) => x.toFixed(0)).join(', ')}`);
+} finally {
+  await browser.close();
+  server.close();
+}
