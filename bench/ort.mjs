@@ -32,7 +32,6 @@ const backend = opt('backend', 'cpu');
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench'), '/ort/': ortDist, '/model/': dirname(model), '/photos/': photos };
 // The page asks for /model/model.onnx: serve the given file under that name.
-const modelDir = dirname(model);
 if (basename(model) !== 'model.onnx') mounts['/model/model.onnx'] = model;
 const { server, url, requests } = await serve(mounts);
 const browser = await launch();
