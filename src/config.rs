@@ -91,8 +91,7 @@ impl PromptIrConfig {
 
     /// Parses and validates a config from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let config: Self = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("not a PromptIR config: {e}")))?;
+        let config: Self = serde_json::from_str(text).map_err(Error::ConfigJson)?;
         config.validate()?;
         Ok(config)
     }

@@ -241,9 +241,9 @@ pub fn jpeg(img: &RgbImage, quality: u8) -> Result<RgbImage> {
             h as u16,
             jpeg_encoder::ColorType::Rgb,
         )
-        .map_err(|e| bad(format!("JPEG encoding failed: {e}")))?;
+        .map_err(|e| Error::image("JPEG encoding failed", e))?;
     let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg)
-        .map_err(|e| bad(format!("JPEG decoding failed: {e}")))?;
+        .map_err(|e| Error::image("JPEG decoding failed", e))?;
     Ok(decoded.to_rgb8())
 }
 

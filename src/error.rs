@@ -8,9 +8,19 @@ pub enum Error {
     /// The network config is inconsistent or out of the supported range.
     #[error("invalid network config: {0}")]
     Config(String),
+    /// The network config is not JSON of the config's shape.
+    #[error("invalid network config: not a PromptIR config")]
+    ConfigJson(#[source] serde_json::Error),
     /// The ticket file is not a valid mirl ticket.
     #[error("invalid ticket: {0}")]
     Ticket(String),
+    /// A part of the ticket file does not parse (its safetensors container, a JSON field).
+    #[error("invalid ticket: {context}")]
+    TicketParse {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
     /// The ticket was written by a newer or unknown version of the format.
     #[error("unsupported ticket format version {found} (this build reads version {supported})")]
     TicketVersion { found: String, supported: u32 },
@@ -20,6 +30,47 @@ pub enum Error {
     /// An input tensor or image is unusable.
     #[error("invalid input: {0}")]
     Input(String),
+    /// An image that does not read or decode, or a JPEG round trip that fails.
+    #[error("{context}")]
+    Image {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// The cause kept inside an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Error {
+    /// An [`Error::TicketParse`] with its cause.
+    pub(crate) fn ticket_parse(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::TicketParse {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// An [`Error::Image`] with its cause.
+    pub(crate) fn image(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Image {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// An error and its causes on one line (`outer: cause: cause`), for where only a message
+/// travels: JavaScript errors, a test's assertion.
+pub fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

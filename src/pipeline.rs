@@ -104,18 +104,16 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     let reader = || {
         ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
-            .map_err(|e| Error::Input(format!("cannot read the image: {e}")))
+            .map_err(|e| Error::image("cannot read the image", e))
     };
     let (width, height) = reader()?.into_dimensions().map_err(|e| {
-        Error::Input(format!(
-            "not an image this build can decode ({}): {e}",
-            readable_formats().join(", ")
-        ))
+        let formats = readable_formats().join(", ");
+        Error::image(format!("not an image this build can decode ({formats})"), e)
     })?;
     check_size(width, height)?;
     reader()?
         .decode()
-        .map_err(|e| Error::Input(format!("the {width}x{height} image does not decode: {e}")))
+        .map_err(|e| Error::image(format!("the {width}x{height} image does not decode"), e))
 }
 
 /// The largest tile side whose activations fit [`ACTIVATION_BUDGET`] for `config`.

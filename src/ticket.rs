@@ -248,7 +248,7 @@ impl Ticket {
             .map(|(k, (dtype, shape, bytes))| {
                 TensorView::new(*dtype, shape.clone(), bytes)
                     .map(|v| (k.clone(), v))
-                    .map_err(|e| ticket_err(e.to_string()))
+                    .map_err(|e| Error::ticket_parse(format!("cannot store {k}"), e))
             })
             .collect::<Result<Vec<_>>>()?;
         metadata.insert(
@@ -257,7 +257,7 @@ impl Ticket {
         );
         safetensors::serialize(views, Some(metadata))
             .map(sort_header)
-            .map_err(|e| ticket_err(format!("cannot serialise: {e}")))
+            .map_err(|e| Error::ticket_parse("cannot serialise", e))
     }
 
     /// Reads and fully validates a `.mirl` file: structure, version, checksum, config bounds
@@ -461,12 +461,9 @@ pub fn checksum<'a>(
 type Stored = BTreeMap<String, (bool, usize)>;
 
 fn decode(bytes: &[u8]) -> Result<(Ticket, Stored)> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| {
-        ticket_err(format!(
-            "not a readable safetensors file ({e}); is it truncated?"
-        ))
-    })?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| ticket_err(e.to_string()))?;
+    let unreadable = |e| Error::ticket_parse("not a readable safetensors file (truncated?)", e);
+    let st = SafeTensors::deserialize(bytes).map_err(unreadable)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(unreadable)?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let get = |key: &str| {
         metadata
@@ -498,10 +495,10 @@ fn decode(bytes: &[u8]) -> Result<(Ticket, Stored)> {
     let precision: Precision = get("precision")?.parse()?;
     let config = PromptIrConfig::from_json(get("config")?)?;
     let provenance: Provenance = serde_json::from_str(get("provenance")?)
-        .map_err(|e| ticket_err(format!("provenance is not valid JSON: {e}")))?;
+        .map_err(|e| Error::ticket_parse("provenance is not valid JSON", e))?;
     let sparse_shapes: BTreeMap<String, Vec<usize>> =
         serde_json::from_str(get("sparse_shapes")?)
-            .map_err(|e| ticket_err(format!("sparse_shapes is not valid JSON: {e}")))?;
+            .map_err(|e| Error::ticket_parse("sparse_shapes is not valid JSON", e))?;
 
     let mut params = NamedParams::new();
     let mut stored = BTreeMap::new();

@@ -214,6 +214,10 @@ fn truncated_and_flipped_files_are_refused() {
         let msg = ticket_error(&bytes[..len]);
         assert!(msg.contains("invalid ticket"), "{msg}");
     }
+    // The parser's own error is kept as the cause, for a reader that prints the chain.
+    let e = Ticket::from_bytes(&bytes[..100]).unwrap_err();
+    let cause = std::error::Error::source(&e).expect("the safetensors error as the cause");
+    assert!(mirl::error::report(&e).ends_with(&cause.to_string()));
     // Flip one byte at many places: in the header, in masks, in values.
     for pos in (8..bytes.len()).step_by(bytes.len() / 97) {
         let mut bad = bytes.clone();

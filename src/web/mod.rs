@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::PromptIrConfig;
 use crate::degrade::Degradation;
+use crate::error::report;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
 use crate::pipeline::{check_size, tile_for, Restoration};
@@ -91,7 +92,7 @@ impl Engine {
         } else {
             &ticket
         };
-        let (ticket, info) = Ticket::read(bytes)?;
+        let (ticket, info) = Ticket::read(bytes).map_err(js_error)?;
         let model = match backend.as_str() {
             "cpu" => Model::cpu(&ticket)?,
             "webgpu" => Model::webgpu(&ticket).await?,
@@ -136,7 +137,7 @@ impl Engine {
     /// this network ([`tile_for`]). A whole photo in one pass would need more memory than
     /// wasm32 can address above a few megapixels.
     pub fn start(&self, rgba: Vec<u8>, width: u32, height: u32, tile: u32) -> Result<Job, JsError> {
-        check_size(width, height)?;
+        check_size(width, height).map_err(js_error)?;
         let expected = width as usize * height as usize * 4;
         if rgba.len() != expected {
             return Err(JsError::new(&format!(
@@ -146,7 +147,7 @@ impl Engine {
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
         let tile = tile_for(&self.info.config, tile);
-        let job = Restoration::from_rgba(img, Some(tile))?;
+        let job = Restoration::from_rgba(img, Some(tile)).map_err(js_error)?;
         Ok(Job {
             model: self.model.clone(),
             state: Rc::new(RefCell::new(Some(job))),
@@ -189,7 +190,7 @@ impl Job {
                 .as_mut()
                 .ok_or_else(|| err("this restore has finished"))?;
             job.add_tile_output(i, &output)
-                .map_err(|e| err(&e.to_string()))?;
+                .map_err(|e| err(&report(&e)))?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -201,13 +202,18 @@ impl Job {
             .borrow_mut()
             .take()
             .ok_or_else(|| JsError::new("this restore has finished"))?;
-        let image = job.finish()?;
+        let image = job.finish().map_err(js_error)?;
         Ok(image.into_rgba8().into_raw())
     }
 }
 
 fn err(msg: &str) -> JsValue {
     js_sys::Error::new(msg).into()
+}
+
+/// A JavaScript error carrying the whole chain of causes: JavaScript shows only the message.
+fn js_error(e: crate::Error) -> JsError {
+    JsError::new(&report(&e))
 }
 
 /// PSNR and SSIM of `test` against `reference` (RGBA, alpha ignored), as `native-trainer metrics`.
@@ -227,8 +233,8 @@ pub fn compare_rgba(
     };
     let (a, b) = (rgb(reference)?, rgb(test)?);
     let scores = Scores {
-        psnr: crate::metrics::psnr(&a, &b)?,
-        ssim: crate::metrics::ssim(&a, &b)?,
+        psnr: crate::metrics::psnr(&a, &b).map_err(js_error)?,
+        ssim: crate::metrics::ssim(&a, &b).map_err(js_error)?,
     };
     serde_wasm_bindgen::to_value(&scores).map_err(|e| JsError::new(&e.to_string()))
 }
@@ -248,14 +254,14 @@ pub fn degrade_rgba(
     kind: &str,
     seed: u64,
 ) -> Result<Vec<u8>, JsError> {
-    check_size(width, height)?;
+    check_size(width, height).map_err(js_error)?;
     if rgba.len() != width as usize * height as usize * 4 {
         return Err(JsError::new("the pixel data does not match the image size"));
     }
-    let kind: Degradation = kind.parse()?;
+    let kind: Degradation = kind.parse().map_err(js_error)?;
     let rgba = RgbaImage::from_raw(width, height, rgba).expect("length checked");
     let rgb = DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
-    let out = kind.apply(&rgb, seed)?;
+    let out = kind.apply(&rgb, seed).map_err(js_error)?;
     let mut result = rgba;
     for (dst, src) in result.pixels_mut().zip(out.pixels()) {
         dst.0[..3].copy_from_slice(&src.0);
