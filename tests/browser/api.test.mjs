@@ -3,17 +3,10 @@
 // cleaner, the errors are clear, and no request leaves for anything but the page's own files.
 // Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pageTest } from './chromium.mjs';
+import { join } from 'node:path';
+import { packageTestInputs, pageTest, repo } from './chromium.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
-const photos = join(shared, 'data/test/cbsd68');
-assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
-assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
-const photo = readdirSync(photos).sort()[0];
+const { photos, photo } = packageTestInputs();
 
 await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url, requests }) => {
   await page.goto(`${url}/test/api.html`);

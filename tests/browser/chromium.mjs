@@ -1,6 +1,25 @@
 // Headless Chromium with WebGPU (SwiftShader), as the tests and benchmarks launch it.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+
+/** The repository's root. */
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * What the package tests need: a built pkg/ and the CBSD68 test photos (`$MIRL_SHARED`, or
+ * ../shared beside the repository). Returns the photos' folder and the first photo's name;
+ * fails with what to do when either is missing.
+ */
+export function packageTestInputs() {
+  assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
+  const photos = join(resolve(process.env.MIRL_SHARED ?? join(repo, '../shared')), 'data/test/cbsd68');
+  assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
+  return { photos, photo: readdirSync(photos).sort()[0] };
+}
 
 export const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',

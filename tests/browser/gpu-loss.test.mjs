@@ -3,17 +3,10 @@
 // right result, later restores (and a CPU restorer made before the loss) must work, and
 // `backend` must say 'cpu'. Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pageTest } from './chromium.mjs';
+import { join } from 'node:path';
+import { packageTestInputs, pageTest, repo } from './chromium.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
-const photos = join(shared, 'data/test/cbsd68');
-assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
-assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
-const photo = readdirSync(photos).sort()[0];
+const { photos, photo } = packageTestInputs();
 
 // burn's WebGPU backend panics when a read-back fails: that panic, and the trap it ends in,
 // are expected here, once.

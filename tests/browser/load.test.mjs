@@ -4,17 +4,12 @@
 // workers with one cancelled. Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pageTest } from './chromium.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageTestInputs, pageTest, repo } from './chromium.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
-const photos = join(shared, 'data/test/cbsd68');
-assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');
-assert.ok(existsSync(photos), `the test photos are missing: ${photos} (set MIRL_SHARED)`);
-const photo = `/photos/${readdirSync(photos).sort()[0]}`;
+const { photos, photo: name } = packageTestInputs();
+const photo = `/photos/${name}`;
 const MB = 2 ** 20;
 
 /** Resident memory of all Chromium renderer processes together (the page and its workers), in bytes. */
