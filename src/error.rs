@@ -1,9 +1,7 @@
 //! The crate's error type: every way a config, a ticket or an input can be wrong, named.
 
-use thiserror::Error;
-
 /// Errors from building a network, reading or writing a ticket, or restoring an image.
-#[derive(Debug, Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The network config is inconsistent or out of the supported range.
     #[error("invalid network config: {0}")]
