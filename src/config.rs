@@ -1,5 +1,6 @@
-//! The network config (the JSON schema of PromptIR's `config.json`), its presets, and the
-//! shapes of every parameter it implies, computed without allocating anything.
+//! The network config (the JSON schema of PromptIR's `config.json`), its presets and its
+//! checks. What a config implies (parameter shapes, compute) is read from the network itself,
+//! in `model::layout`.
 
 use crate::error::{Error, Result};
 use burn::config::Config;
@@ -117,6 +118,27 @@ impl PromptIrConfig {
 
     /// Checks every bound and divisibility rule; run before anything is allocated.
     pub fn validate(&self) -> Result<()> {
+        self.check_bounds()?;
+        let layout = self.layout();
+        for a in crate::model::layout::attention_layouts(&layout) {
+            if a.channels % a.heads != 0 {
+                return Err(Error::Config(format!(
+                    "{} has {} channels, not divisible by its {} heads",
+                    a.block, a.channels, a.heads
+                )));
+            }
+        }
+        let total = crate::model::layout::total_parameters(&layout);
+        if total > MAX_PARAMETERS {
+            return Err(Error::Config(format!(
+                "{total} parameters exceed the limit of {MAX_PARAMETERS}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The rules on the fields alone: what building the (uninitialised) network needs.
+    fn check_bounds(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
         let d = self.dim;
         if d == 0 || d > MAX_DIM || !d.is_multiple_of(2) {
@@ -158,180 +180,13 @@ impl PromptIrConfig {
                 ));
             }
         }
-        for (channels, heads, what) in self.attention_layouts() {
-            if channels % heads != 0 {
-                return bad(format!(
-                    "{what} has {channels} channels, not divisible by its {heads} heads"
-                ));
-            }
-            if self.ffn_hidden(channels) == 0 {
-                return bad(format!("{what}: ffn hidden width rounds to 0"));
-            }
-        }
-        let total: usize = self
-            .parameter_shapes()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
-            .sum();
-        if total > MAX_PARAMETERS {
+        // The narrowest transformer block has `dim` channels (encoder level 1).
+        if self.ffn_hidden(d) == 0 {
             return bad(format!(
-                "{total} parameters exceed the limit of {MAX_PARAMETERS}"
+                "ffn_expansion_factor {f} leaves no hidden width for dim {d}"
             ));
         }
         Ok(())
-    }
-
-    /// (channels, heads, name) of every kind of transformer block in the network.
-    fn attention_layouts(&self) -> Vec<(usize, usize, &'static str)> {
-        let d = self.dim;
-        let h = self.heads;
-        let p = &self.prompts;
-        vec![
-            (d, h[0], "encoder_level1"),
-            (2 * d, h[1], "encoder_level2"),
-            (4 * d, h[2], "encoder_level3"),
-            (8 * d, h[3], "latent"),
-            (2 * d, h[0], "decoder_level1"),
-            (8 * d + p[2].dim, h[2], "noise_level3"),
-            (4 * d + p[1].dim, h[2], "noise_level2"),
-            (2 * d + p[0].dim, h[2], "noise_level1"),
-        ]
-    }
-
-    /// Every parameter of the network with its reference name and shape, in a fixed order.
-    /// Pure arithmetic: safe to call on an unvalidated config with small values.
-    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let d = self.dim;
-        let h = self.heads;
-        let [p1, p2, p3] = &self.prompts;
-        let mut out = Vec::new();
-        let conv = |out: &mut Vec<(String, Vec<usize>)>,
-                    name: String,
-                    cin: usize,
-                    cout: usize,
-                    k: usize| { out.push((name, vec![cout, cin, k, k])) };
-        let block =
-            |out: &mut Vec<(String, Vec<usize>)>, prefix: String, c: usize, heads: usize| {
-                let hid = self.ffn_hidden(c);
-                for norm in ["norm1", "norm2"] {
-                    out.push((format!("{prefix}.{norm}.body.weight"), vec![c]));
-                    out.push((format!("{prefix}.{norm}.body.bias"), vec![c]));
-                }
-                out.push((format!("{prefix}.attn.temperature"), vec![heads, 1, 1]));
-                out.push((format!("{prefix}.attn.qkv.weight"), vec![3 * c, c, 1, 1]));
-                out.push((
-                    format!("{prefix}.attn.qkv_dwconv.weight"),
-                    vec![3 * c, 1, 3, 3],
-                ));
-                out.push((
-                    format!("{prefix}.attn.project_out.weight"),
-                    vec![c, c, 1, 1],
-                ));
-                out.push((
-                    format!("{prefix}.ffn.project_in.weight"),
-                    vec![2 * hid, c, 1, 1],
-                ));
-                out.push((
-                    format!("{prefix}.ffn.dwconv.weight"),
-                    vec![2 * hid, 1, 3, 3],
-                ));
-                out.push((
-                    format!("{prefix}.ffn.project_out.weight"),
-                    vec![c, hid, 1, 1],
-                ));
-            };
-        let level =
-            |out: &mut Vec<(String, Vec<usize>)>, name: &str, n: usize, c: usize, heads: usize| {
-                for i in 0..n {
-                    block(out, format!("{name}.{i}"), c, heads);
-                }
-            };
-        let prompt =
-            |out: &mut Vec<(String, Vec<usize>)>, name: &str, p: &PromptSpec, lin: usize| {
-                out.push((
-                    format!("{name}.prompt_param"),
-                    vec![1, self.prompt_len, p.dim, p.size, p.size],
-                ));
-                out.push((
-                    format!("{name}.linear_layer.weight"),
-                    vec![self.prompt_len, lin],
-                ));
-                out.push((format!("{name}.linear_layer.bias"), vec![self.prompt_len]));
-                out.push((format!("{name}.conv3x3.weight"), vec![p.dim, p.dim, 3, 3]));
-            };
-        let [n1, n2, n3, n4] = self.num_blocks;
-        conv(&mut out, "patch_embed.proj.weight".into(), 3, d, 3);
-        level(&mut out, "encoder_level1", n1, d, h[0]);
-        conv(&mut out, "down1_2.body.0.weight".into(), d, d / 2, 3);
-        level(&mut out, "encoder_level2", n2, 2 * d, h[1]);
-        conv(&mut out, "down2_3.body.0.weight".into(), 2 * d, d, 3);
-        level(&mut out, "encoder_level3", n3, 4 * d, h[2]);
-        conv(&mut out, "down3_4.body.0.weight".into(), 4 * d, 2 * d, 3);
-        level(&mut out, "latent", n4, 8 * d, h[3]);
-        prompt(&mut out, "prompt1", p1, 2 * d);
-        prompt(&mut out, "prompt2", p2, 4 * d);
-        prompt(&mut out, "prompt3", p3, 8 * d);
-        block(&mut out, "noise_level3".into(), 8 * d + p3.dim, h[2]);
-        conv(
-            &mut out,
-            "reduce_noise_level3.weight".into(),
-            8 * d + p3.dim,
-            4 * d,
-            1,
-        );
-        conv(&mut out, "up4_3.body.0.weight".into(), 4 * d, 8 * d, 3);
-        conv(
-            &mut out,
-            "reduce_chan_level3.weight".into(),
-            6 * d,
-            4 * d,
-            1,
-        );
-        level(&mut out, "decoder_level3", n3, 4 * d, h[2]);
-        block(&mut out, "noise_level2".into(), 4 * d + p2.dim, h[2]);
-        conv(
-            &mut out,
-            "reduce_noise_level2.weight".into(),
-            4 * d + p2.dim,
-            4 * d,
-            1,
-        );
-        conv(&mut out, "up3_2.body.0.weight".into(), 4 * d, 8 * d, 3);
-        conv(
-            &mut out,
-            "reduce_chan_level2.weight".into(),
-            4 * d,
-            2 * d,
-            1,
-        );
-        level(&mut out, "decoder_level2", n2, 2 * d, h[1]);
-        block(&mut out, "noise_level1".into(), 2 * d + p1.dim, h[2]);
-        conv(
-            &mut out,
-            "reduce_noise_level1.weight".into(),
-            2 * d + p1.dim,
-            2 * d,
-            1,
-        );
-        conv(&mut out, "up2_1.body.0.weight".into(), 2 * d, 4 * d, 3);
-        level(&mut out, "decoder_level1", n1, 2 * d, h[0]);
-        level(
-            &mut out,
-            "refinement",
-            self.num_refinement_blocks,
-            2 * d,
-            h[0],
-        );
-        conv(&mut out, "output.weight".into(), 2 * d, 3, 3);
-        out
-    }
-
-    /// Total number of parameters.
-    pub fn num_parameters(&self) -> usize {
-        self.parameter_shapes()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
-            .sum()
     }
 }
 
@@ -349,50 +204,3 @@ pub const UNUSED_MODULES: [&str; 6] = [
     "reduce_noise_channel_2",
     "reduce_noise_channel_3",
 ];
-
-impl PromptIrConfig {
-    /// Multiply-accumulates per input pixel: every convolution plus the two channel-attention
-    /// matmuls of each transformer block (elementwise work, norms and the prompt mix excluded).
-    /// Multiply by 1e6 for MACs per megapixel; FLOPs are twice that.
-    pub fn macs_per_pixel(&self) -> f64 {
-        let area = |name: &str| -> f64 {
-            let top = name.split('.').next().unwrap_or("");
-            match top {
-                "patch_embed" | "encoder_level1" | "down1_2" | "decoder_level1" | "refinement"
-                | "output" => 1.0,
-                "encoder_level2"
-                | "down2_3"
-                | "reduce_chan_level2"
-                | "decoder_level2"
-                | "prompt1"
-                | "noise_level1"
-                | "reduce_noise_level1"
-                | "up2_1" => 0.25,
-                "encoder_level3"
-                | "down3_4"
-                | "reduce_chan_level3"
-                | "decoder_level3"
-                | "prompt2"
-                | "noise_level2"
-                | "reduce_noise_level2"
-                | "up3_2" => 1.0 / 16.0,
-                _ => 1.0 / 64.0, // latent, prompt3, noise_level3, reduce_noise_level3, up4_3
-            }
-        };
-        let shapes: std::collections::HashMap<String, Vec<usize>> =
-            self.parameter_shapes().into_iter().collect();
-        let mut macs = 0.0;
-        for (name, shape) in &shapes {
-            if shape.len() == 4 {
-                // conv weight (out, in/groups, k, k): one MAC per weight per output pixel.
-                macs += shape.iter().product::<usize>() as f64 * area(name);
-            }
-            if let Some(prefix) = name.strip_suffix("attn.temperature") {
-                // q@k^T and attn@v: 2 * C * (C / heads) per pixel.
-                let c = shapes[&format!("{prefix}attn.project_out.weight")][0] as f64;
-                macs += 2.0 * c * (c / shape[0] as f64) * area(name);
-            }
-        }
-        macs
-    }
-}

@@ -1,11 +1,14 @@
 //! Parameters by name: reading a module's weights into host memory under their reference names
-//! (`encoder_level1.0.attn.qkv.weight`), and loading such a set back into a module.
+//! (`encoder_level1.0.attn.qkv.weight`), and loading such a set back into a module; the
+//! little-endian floats tensor files store them as.
 
 use std::collections::BTreeMap;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use half::{bf16, f16};
+use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
 
@@ -33,6 +36,61 @@ impl HostTensor {
     pub fn numel(&self) -> usize {
         self.data.len()
     }
+
+    /// A floating-point safetensors tensor, converted to f32; `name` is for the error.
+    pub fn from_safetensors(name: &str, view: &TensorView<'_>) -> Result<Self> {
+        let float = StoredFloat::of(view.dtype()).ok_or_else(|| {
+            Error::Weights(format!(
+                "{name} has dtype {:?}; weights must be floating point",
+                view.dtype()
+            ))
+        })?;
+        Ok(Self::new(view.shape().to_vec(), float.decode(view.data())))
+    }
+}
+
+/// A floating-point element type as tensor files store it: little-endian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredFloat {
+    F64,
+    F32,
+    F16,
+    BF16,
+}
+
+impl StoredFloat {
+    /// The safetensors dtype's float type, if it is one.
+    pub fn of(dtype: Dtype) -> Option<Self> {
+        Some(match dtype {
+            Dtype::F64 => Self::F64,
+            Dtype::F32 => Self::F32,
+            Dtype::F16 => Self::F16,
+            Dtype::BF16 => Self::BF16,
+            _ => return None,
+        })
+    }
+
+    /// Decodes little-endian values to f32 (f64 rounds to nearest); a trailing partial value
+    /// is ignored (safetensors has already checked the length).
+    pub fn decode(self, bytes: &[u8]) -> Vec<f32> {
+        fn each<const N: usize>(bytes: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
+            bytes
+                .chunks_exact(N)
+                .map(|c| f(c.try_into().expect("chunks of N bytes")))
+                .collect()
+        }
+        match self {
+            Self::F64 => each(bytes, |b| f64::from_le_bytes(b) as f32),
+            Self::F32 => each(bytes, f32::from_le_bytes),
+            Self::F16 => each(bytes, |b| f16::from_le_bytes(b).to_f32()),
+            Self::BF16 => each(bytes, |b| bf16::from_le_bytes(b).to_f32()),
+        }
+    }
+}
+
+/// f32 values as little-endian bytes: the layout of a safetensors F32 tensor.
+pub fn f32_le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 /// Parameters keyed by reference name, in name order.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{is_prunable, PromptIrConfig};
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
-use crate::params::{load_params, read_params, HostTensor, NamedParams};
+use crate::params::{f32_le_bytes, load_params, read_params, HostTensor, NamedParams, StoredFloat};
 use crate::ModelBackend;
 
 /// Value of the `format` metadata key.
@@ -24,6 +24,7 @@ pub const DEFAULT_TICKET: &[u8] = include_bytes!("../tickets/default.mirl");
 
 /// How the values of a ticket are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// 4 bytes a value; every non-zero value round-trips bit-exactly (zeros decode as +0.0).
@@ -112,6 +113,25 @@ pub struct Ticket {
     pub params: NamedParams,
 }
 
+/// How a ticket stores one parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Every value, under the parameter's name.
+    Dense,
+    /// A bit mask (`.mask`) and the values it keeps (`.values`).
+    Sparse,
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Encoding::Dense => "dense",
+            Encoding::Sparse => "sparse",
+        })
+    }
+}
+
 /// Per-parameter facts of a ticket, as reported by `inspect`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerInfo {
@@ -121,8 +141,7 @@ pub struct LayerInfo {
     pub nonzero: usize,
     pub density: f64,
     pub prunable: bool,
-    /// "sparse" (mask + values) or "dense".
-    pub encoding: &'static str,
+    pub encoding: Encoding,
     /// Bytes of tensor data this parameter takes in the file.
     pub bytes: usize,
 }
@@ -299,7 +318,11 @@ impl Ticket {
                 nonzero: count,
                 density: count as f64 / n.max(1) as f64,
                 prunable: is_p,
-                encoding: if sparse { "sparse" } else { "dense" },
+                encoding: if sparse {
+                    Encoding::Sparse
+                } else {
+                    Encoding::Dense
+                },
                 bytes,
             });
         }
@@ -378,7 +401,7 @@ fn encode_values(
 ) -> Result<Encoded> {
     Ok(match precision {
         Precision::F32 => Encoded {
-            bytes: values.flat_map(f32::to_le_bytes).collect(),
+            bytes: f32_le_bytes(&values.collect::<Vec<_>>()),
             scale: None,
         },
         Precision::F16 => {
@@ -627,14 +650,8 @@ fn decode_values(
     }
     let bytes = view.data();
     let values: Vec<f32> = match precision {
-        Precision::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Precision::F16 => bytes
-            .chunks_exact(2)
-            .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
+        Precision::F32 => StoredFloat::F32.decode(bytes),
+        Precision::F16 => StoredFloat::F16.decode(bytes),
         Precision::Int8 => bytes.iter().map(|&b| b as i8 as f32 * scale).collect(),
     };
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {

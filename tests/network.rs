@@ -22,12 +22,8 @@ fn tiny_weights() -> NamedParams {
     st.tensors()
         .into_iter()
         .map(|(name, v)| {
-            let data = v
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect();
-            (name, HostTensor::new(v.shape().to_vec(), data))
+            let t = HostTensor::from_safetensors(&name, &v).unwrap();
+            (name, t)
         })
         .collect()
 }
@@ -55,32 +51,61 @@ fn preset_sizes_and_compute() {
     }
     // Measured on the reference in PyTorch: 5,270 and 203 GFLOP per megapixel for the paper and
     // small networks (2 FLOPs per multiply-add). Elementwise work is not counted: within 1%.
-    let paper = 2.0 * PromptIrConfig::preset("paper").unwrap().macs_per_pixel() / 1e3;
-    assert!((paper / 5270.0 - 1.0).abs() < 0.01, "{paper}");
-    let small = 2.0 * small.macs_per_pixel() / 1e3;
-    assert!((small / 203.0 - 1.0).abs() < 0.01, "{small}");
+    let paper = PromptIrConfig::preset("paper").unwrap().macs_per_pixel();
+    assert!((2.0 * paper / 1e3 / 5270.0 - 1.0).abs() < 0.01, "{paper}");
+    let small = small.macs_per_pixel();
+    assert!((2.0 * small / 1e3 / 203.0 - 1.0).abs() < 0.01, "{small}");
+    // The figures derived from the module tree equal those of the hand-written table this
+    // derivation replaced.
+    assert_eq!(paper, 2_635_277.625);
+    assert_eq!(small, 101_311.562_5);
 }
 
 #[test]
-fn module_parameter_names_equal_the_reference_names() {
-    let device = Default::default();
-    for cfg in [
-        config("promptir-tiny"),
-        PromptIrConfig::preset("small").unwrap(),
-    ] {
-        let model = cfg.init::<burn::backend::Flex>(&device);
-        let names = read_param_names(&model);
-        let expected: std::collections::BTreeSet<String> =
-            cfg.parameter_shapes().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, expected);
-    }
-    let reference: std::collections::BTreeSet<String> = tiny_weights().into_keys().collect();
-    let ours: std::collections::BTreeSet<String> = config("promptir-tiny")
-        .parameter_shapes()
+fn derived_layout_equals_the_reference_checkpoint() {
+    // Names and shapes read from the module tree against the reference's own weights.
+    let reference: Vec<(String, Vec<usize>)> = tiny_weights()
         .into_iter()
-        .map(|(n, _)| n)
+        .map(|(name, t)| (name, t.shape))
         .collect();
-    assert_eq!(reference, ours);
+    let mut ours = config("promptir-tiny").parameter_shapes();
+    ours.sort();
+    assert_eq!(ours, reference);
+    // Every parameter the network holds is in the layout, and only those.
+    let cfg = PromptIrConfig::preset("small").unwrap();
+    let names = read_param_names(&cfg.init::<burn::backend::Flex>(&Default::default()));
+    let layout: std::collections::BTreeSet<String> =
+        cfg.layout().into_iter().map(|p| p.name).collect();
+    assert_eq!(names, layout);
+}
+
+#[test]
+fn layers_run_at_the_resolution_of_their_level() {
+    let layout = PromptIrConfig::preset("tiny").unwrap().layout();
+    let area = |name: &str| layout.iter().find(|p| p.name == name).unwrap().area;
+    for (name, expected) in [
+        ("patch_embed.proj.weight", 1.0),
+        ("down1_2.body.0.weight", 1.0),
+        ("encoder_level2.0.attn.qkv.weight", 0.25),
+        ("latent.0.ffn.dwconv.weight", 1.0 / 64.0),
+        ("prompt3.conv3x3.weight", 1.0 / 64.0),
+        ("up4_3.body.0.weight", 1.0 / 64.0),
+        ("reduce_chan_level3.weight", 1.0 / 16.0),
+        ("noise_level1.attn.temperature", 0.25),
+        ("up2_1.body.0.weight", 0.25),
+        ("refinement.0.norm1.body.weight", 1.0),
+        ("output.weight", 1.0),
+    ] {
+        assert_eq!(area(name), expected, "{name}");
+    }
+    let blocks = PromptIrConfig::preset("paper").unwrap().attention_layouts();
+    // 4+6+6+8 encoder and latent blocks, 6+6+4 decoder, 4 refinement, 3 prompt fusions.
+    assert_eq!(blocks.len(), 24 + 16 + 4 + 3);
+    let latent = blocks.iter().find(|b| b.block == "latent.0").unwrap();
+    assert_eq!(
+        (latent.channels, latent.heads, latent.hidden),
+        (384, 8, 1021)
+    );
 }
 
 #[test]

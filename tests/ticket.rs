@@ -359,6 +359,10 @@ fn heads_must_divide_channels() {
         "ffn_expansion_factor": 2.66, "prompt_len": 5, "prompts": [{"dim": 16, "size": 16}, {"dim": 32, "size": 8}, {"dim": 66, "size": 4}]}"#;
     let msg = PromptIrConfig::from_json(json).unwrap_err().to_string();
     assert!(msg.contains("noise_level3"), "{msg}");
+    let mut cfg = PromptIrConfig::preset("tiny").unwrap();
+    cfg.ffn_expansion_factor = 0.1;
+    let msg = cfg.validate().unwrap_err().to_string();
+    assert!(msg.contains("no hidden width for dim 8"), "{msg}");
     assert!(PromptIrConfig::from_json("{\"dim\": 16}")
         .unwrap_err()
         .to_string()

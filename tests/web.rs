@@ -20,6 +20,8 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 // The fixtures of `$MIRL_SHARED` (or ../shared), located by build.rs.
+#[cfg(mirl_no_shared)]
+compile_error!("the browser tests embed the shared fixtures: set MIRL_SHARED to the folder that holds fixtures/ and data/");
 const CONFIG: &str = include_str!(concat!(
     env!("MIRL_SHARED_DIR"),
     "/fixtures/promptir-tiny/config.json"
@@ -45,12 +47,8 @@ fn tensors(bytes: &[u8]) -> NamedParams {
                 .any(|m| name.starts_with(&format!("{m}.")))
         })
         .map(|(name, view)| {
-            let data = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            (name, HostTensor::new(view.shape().to_vec(), data))
+            let t = HostTensor::from_safetensors(&name, &view).unwrap();
+            (name, t)
         })
         .collect()
 }

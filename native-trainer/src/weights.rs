@@ -7,9 +7,8 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use half::{bf16, f16};
 use mirl::config::UNUSED_MODULES;
-use mirl::params::{HostTensor, NamedParams};
+use mirl::params::{HostTensor, NamedParams, StoredFloat};
 
 /// What an import kept and dropped.
 pub struct Loaded {
@@ -67,29 +66,8 @@ fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, HostTensor)>> {
     let st = safetensors::SafeTensors::deserialize(bytes)?;
     st.tensors()
         .into_iter()
-        .map(|(name, view)| Ok((name.clone(), host_tensor(&name, &view)?)))
+        .map(|(name, view)| Ok((name.clone(), HostTensor::from_safetensors(&name, &view)?)))
         .collect()
-}
-
-/// A floating-point safetensors tensor (f32, f16, bf16 or f64) as f32 in host memory.
-pub fn host_tensor(name: &str, view: &safetensors::tensor::TensorView<'_>) -> Result<HostTensor> {
-    use safetensors::Dtype as D;
-    let data = match view.dtype() {
-        D::F32 => to_f32(view.data(), 4, |c| {
-            f32::from_le_bytes(c.try_into().unwrap())
-        }),
-        D::F16 => to_f32(view.data(), 2, |c| {
-            f16::from_le_bytes([c[0], c[1]]).to_f32()
-        }),
-        D::BF16 => to_f32(view.data(), 2, |c| {
-            bf16::from_le_bytes([c[0], c[1]]).to_f32()
-        }),
-        D::F64 => to_f32(view.data(), 8, |c| {
-            f64::from_le_bytes(c.try_into().unwrap()) as f32
-        }),
-        other => bail!("{name} has dtype {other:?}; weights must be floating point"),
-    };
-    Ok(HostTensor::new(view.shape().to_vec(), data))
 }
 
 fn read_pytorch(path: &Path) -> Result<Vec<(String, HostTensor)>> {
@@ -103,21 +81,18 @@ fn read_pytorch(path: &Path) -> Result<Vec<(String, HostTensor)>> {
     let mut out = Vec::new();
     for (name, t) in reader.into_tensors() {
         let raw = t.read()?;
-        let data = match t.dtype() {
-            D::F32 => to_f32(&raw, 4, |c| f32::from_le_bytes(c.try_into().unwrap())),
-            D::F16 => to_f32(&raw, 2, |c| f16::from_le_bytes([c[0], c[1]]).to_f32()),
-            D::BF16 => to_f32(&raw, 2, |c| bf16::from_le_bytes([c[0], c[1]]).to_f32()),
-            D::F64 => to_f32(&raw, 8, |c| {
-                f64::from_le_bytes(c.try_into().unwrap()) as f32
-            }),
+        let float = match t.dtype() {
+            D::F32 => StoredFloat::F32,
+            D::F16 => StoredFloat::F16,
+            D::BF16 => StoredFloat::BF16,
+            D::F64 => StoredFloat::F64,
             other => bail!("{name} has dtype {other:?}; weights must be floating point"),
         };
-        out.push((name, HostTensor::new(t.shape().to_vec(), data)));
+        out.push((
+            name,
+            HostTensor::new(t.shape().to_vec(), float.decode(&raw)),
+        ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
-}
-
-fn to_f32(bytes: &[u8], size: usize, f: impl Fn(&[u8]) -> f32) -> Vec<f32> {
-    bytes.chunks_exact(size).map(f).collect()
 }

@@ -10,12 +10,9 @@ use common::{cli, err, fixture, ok};
 fn tensor(path: &Path, name: &str) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    st.tensor(name)
+    mirl::params::HostTensor::from_safetensors(name, &st.tensor(name).unwrap())
         .unwrap()
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
+        .data
 }
 
 fn max_err(out: &Path, io: &Path) -> f32 {

@@ -3,7 +3,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::PaddingConfig2d;
+use burn::nn::{Initializer, PaddingConfig2d};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -83,8 +83,8 @@ pub struct LayerNorm<B: Backend> {
 impl<B: ModelBackend> LayerNorm<B> {
     pub fn new(channels: usize, device: &B::Device) -> Self {
         let body = WithBiasLayerNorm {
-            weight: Param::from_tensor(Tensor::ones([channels], device)),
-            bias: Param::from_tensor(Tensor::zeros([channels], device)),
+            weight: Initializer::Ones.init([channels], device),
+            bias: Initializer::Zeros.init([channels], device),
         };
         Self { body }
     }
@@ -108,7 +108,7 @@ pub struct Attention<B: ModelBackend> {
 impl<B: ModelBackend> Attention<B> {
     pub fn new(channels: usize, heads: usize, device: &B::Device) -> Self {
         Self {
-            temperature: Param::from_tensor(Tensor::ones([heads, 1, 1], device)),
+            temperature: Initializer::Ones.init([heads, 1, 1], device),
             qkv: conv(channels, 3 * channels, 1, 1, device),
             qkv_dwconv: conv(3 * channels, 3 * channels, 3, 3 * channels, device),
             project_out: conv(channels, channels, 1, 1, device),

@@ -8,6 +8,7 @@ pub mod conv;
 mod cpu;
 pub mod depthwise;
 pub mod layer_norm;
+pub mod layout;
 pub mod prompt;
 pub mod sampling;
 
@@ -31,6 +32,10 @@ pub struct PatchEmbed<B: Backend> {
 
 /// The all-in-one restoration network: a 4-level transformer U-Net with prompt blocks in the
 /// decoder. Input and output are NCHW RGB in [0, 1]; H and W must be multiples of 8.
+///
+/// The fields are in the order `forward` runs them: [`layout`] reads each layer's resolution
+/// from that order (a quarter of the pixels after each `Downsample`, four times as many after
+/// each `Upsample`).
 #[derive(Module, Debug)]
 pub struct PromptIr<B: ModelBackend> {
     pub patch_embed: PatchEmbed<B>,
@@ -41,19 +46,19 @@ pub struct PromptIr<B: ModelBackend> {
     pub encoder_level3: Vec<TransformerBlock<B>>,
     pub down3_4: Downsample<B>,
     pub latent: Vec<TransformerBlock<B>>,
-    pub prompt1: PromptGenBlock<B>,
-    pub prompt2: PromptGenBlock<B>,
     pub prompt3: PromptGenBlock<B>,
     pub noise_level3: TransformerBlock<B>,
     pub reduce_noise_level3: Conv2d<B>,
     pub up4_3: Upsample<B>,
     pub reduce_chan_level3: Conv2d<B>,
     pub decoder_level3: Vec<TransformerBlock<B>>,
+    pub prompt2: PromptGenBlock<B>,
     pub noise_level2: TransformerBlock<B>,
     pub reduce_noise_level2: Conv2d<B>,
     pub up3_2: Upsample<B>,
     pub reduce_chan_level2: Conv2d<B>,
     pub decoder_level2: Vec<TransformerBlock<B>>,
+    pub prompt1: PromptGenBlock<B>,
     pub noise_level1: TransformerBlock<B>,
     pub reduce_noise_level1: Conv2d<B>,
     pub up2_1: Upsample<B>,
@@ -84,19 +89,19 @@ impl PromptIrConfig {
             encoder_level3: lvl(n3, 4 * d, h[2]),
             down3_4: Downsample::new(4 * d, device),
             latent: lvl(n4, 8 * d, h[3]),
-            prompt1: PromptGenBlock::new(p1, self.prompt_len, 2 * d, device),
-            prompt2: PromptGenBlock::new(p2, self.prompt_len, 4 * d, device),
             prompt3: PromptGenBlock::new(p3, self.prompt_len, 8 * d, device),
             noise_level3: tb(8 * d + p3.dim, h[2]),
             reduce_noise_level3: conv(8 * d + p3.dim, 4 * d, 1, 1, device),
             up4_3: Upsample::new(4 * d, device),
             reduce_chan_level3: conv(6 * d, 4 * d, 1, 1, device),
             decoder_level3: lvl(n3, 4 * d, h[2]),
+            prompt2: PromptGenBlock::new(p2, self.prompt_len, 4 * d, device),
             noise_level2: tb(4 * d + p2.dim, h[2]),
             reduce_noise_level2: conv(4 * d + p2.dim, 4 * d, 1, 1, device),
             up3_2: Upsample::new(4 * d, device),
             reduce_chan_level2: conv(4 * d, 2 * d, 1, 1, device),
             decoder_level2: lvl(n2, 2 * d, h[1]),
+            prompt1: PromptGenBlock::new(p1, self.prompt_len, 2 * d, device),
             noise_level1: tb(2 * d + p1.dim, h[2]),
             reduce_noise_level1: conv(2 * d + p1.dim, 2 * d, 1, 1, device),
             up2_1: Upsample::new(2 * d, device),

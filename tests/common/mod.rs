@@ -27,13 +27,8 @@ pub fn read_tensor(path: &std::path::Path, name: &str) -> (Vec<usize>, Vec<f32>)
     let bytes =
         std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let st = SafeTensors::deserialize(&bytes).unwrap();
-    let view = st.tensor(name).unwrap();
-    let data = view
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    (view.shape().to_vec(), data)
+    let t = mirl::params::HostTensor::from_safetensors(name, &st.tensor(name).unwrap()).unwrap();
+    (t.shape, t.data)
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use mirl::params::f32_le_bytes;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 
@@ -32,10 +33,7 @@ pub fn run(args: Args) -> Result<()> {
     let bytes: Vec<(&String, Vec<u8>, &[usize])> = ticket
         .params
         .iter()
-        .map(|(name, t)| {
-            let le = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (name, le, t.shape.as_slice())
-        })
+        .map(|(name, t)| (name, f32_le_bytes(&t.data), t.shape.as_slice()))
         .collect();
     let views = bytes
         .iter()

@@ -24,8 +24,8 @@ pub struct Args {
     #[arg(short, long)]
     output: PathBuf,
     /// How to store values: f32 is exact, f16 halves the size, int8 quarters it.
-    #[arg(long, default_value = "f16", value_parser = ["f32", "f16", "int8"])]
-    precision: String,
+    #[arg(long, value_enum, default_value = "f16")]
+    precision: Precision,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -33,7 +33,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot read {}", args.config.display()))?;
     let config = PromptIrConfig::from_json(&text)
         .with_context(|| format!("in {}", args.config.display()))?;
-    let precision: Precision = args.precision.parse()?;
+    let precision = args.precision;
     let loaded = weights::load(&args.weights)?;
     let kept = loaded.params.len();
     let provenance = Provenance {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use burn::tensor::{Tensor, TensorData};
+use mirl::params::{f32_le_bytes, StoredFloat};
 use mirl::ModelBackend;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
@@ -61,11 +62,7 @@ pub fn run(args: Args) -> Result<()> {
     if view.dtype() != Dtype::F32 {
         bail!("`input` is {:?}; expected F32", view.dtype());
     }
-    let data: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let data = StoredFloat::F32.decode(view.data());
     let out = dispatch(
         args.backend,
         Infer {
@@ -74,7 +71,7 @@ pub fn run(args: Args) -> Result<()> {
             data,
         },
     )?;
-    let out_bytes: Vec<u8> = out.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let out_bytes = f32_le_bytes(&out);
     let view = TensorView::new(Dtype::F32, shape.to_vec(), &out_bytes)?;
     let file = safetensors::serialize([("output", view)], None)?;
     fsio::write_atomic(&args.output, &file, &[&args.input, &args.ticket])?;

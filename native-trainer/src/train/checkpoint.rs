@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 
 use anyhow::{bail, ensure, Context, Result};
-use mirl::params::NamedParams;
+use mirl::params::{f32_le_bytes, HostTensor, NamedParams};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::masks::Masks;
 use super::report::RoundReport;
-use crate::weights::host_tensor;
 
 pub const FILE: &str = "checkpoint.safetensors";
 const FORMAT: &str = "mirl-checkpoint";
@@ -61,12 +60,11 @@ impl Checkpoint {
         }
         let mut add_params = |prefix: &str, params: &NamedParams| {
             for (name, t) in params {
-                let bytes = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
                 tensors.push((
                     format!("{prefix}/{name}"),
                     Dtype::F32,
                     t.shape.clone(),
-                    bytes,
+                    f32_le_bytes(&t.data),
                 ));
             }
         };
@@ -123,9 +121,15 @@ impl Checkpoint {
                     .keep
                     .insert(param.to_string(), data.iter().map(|&b| b != 0).collect());
             } else if let Some(param) = name.strip_prefix("init/") {
-                init.insert(param.to_string(), host_tensor(&name, &view)?);
+                init.insert(
+                    param.to_string(),
+                    HostTensor::from_safetensors(&name, &view)?,
+                );
             } else if let Some(param) = name.strip_prefix("rewind/") {
-                rewind.insert(param.to_string(), host_tensor(&name, &view)?);
+                rewind.insert(
+                    param.to_string(),
+                    HostTensor::from_safetensors(&name, &view)?,
+                );
             } else if name == "model" {
                 model = Some(data.to_vec());
             } else if name == "optim" {

@@ -42,10 +42,9 @@ pub struct Args {
     /// Run folder: tickets, report.json, report.md and the checkpoint.
     #[arg(long)]
     out: PathBuf,
-    /// Training recipe: network and defaults for rounds, steps, batch and crop
-    /// (quick, small, paper, tiny).
-    #[arg(long, default_value = "quick")]
-    preset: String,
+    /// Training recipe: a network and defaults for rounds, steps, batch and crop.
+    #[arg(long, value_enum, default_value = "quick")]
+    preset: Recipe,
     /// Network config (config.json schema) instead of the preset's network.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -122,9 +121,9 @@ pub struct Args {
     val_crop: Option<u32>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Precision of the round tickets (f16, f32, int8).
-    #[arg(long, default_value = "f16")]
-    precision: String,
+    /// Precision of the round tickets.
+    #[arg(long, value_enum, default_value = "f16")]
+    precision: Precision,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
     /// Continue the run in --out from its checkpoint (same settings required).
@@ -146,8 +145,22 @@ pub enum Control {
     RandomPrune,
 }
 
+/// Training recipes: a network and defaults for rounds, steps, batch, crop and validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Recipe {
+    /// The `tiny` network, 2 rounds of 300 steps at a high learning rate: about 10 minutes on
+    /// 2 CPU cores.
+    Quick,
+    /// The `small` network (the browser's), 8 rounds of 2,000 steps on 64-pixel crops.
+    Small,
+    /// MIR-L's network and schedule: 15 rounds of 20,000 steps.
+    Paper,
+    /// The `tiny` network for a handful of steps: for tests.
+    Tiny,
+}
+
 /// A recipe's defaults.
-struct Recipe {
+struct Defaults {
     network: &'static str,
     rounds: u32,
     steps_per_round: u64,
@@ -158,26 +171,33 @@ struct Recipe {
     lr: f64,
 }
 
-/// Recipes by name. `quick` is sized to finish in about 10 minutes on 2 CPU cores, with a
-/// higher learning rate to make the most of its few steps.
-fn recipe(name: &str) -> Result<Recipe> {
-    let r = |network, rounds, steps_per_round, batch, crop, val_images, val_crop, lr| Recipe {
-        network,
-        rounds,
-        steps_per_round,
-        batch,
-        crop,
-        val_images,
-        val_crop,
-        lr,
-    };
-    Ok(match name {
-        "tiny" => r("tiny", 2, 6, 2, 32, 1, 32, 2e-4),
-        "quick" => r("tiny", 2, 300, 8, 32, 4, 128, 1e-3),
-        "small" => r("small", 8, 2000, 8, 64, 8, 256, 2e-4),
-        "paper" => r("paper", 15, 20_000, 8, 64, 8, 256, 2e-4),
-        other => bail!("unknown preset {other:?} (known: quick, small, paper, tiny)"),
-    })
+impl Recipe {
+    fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .expect("no variant is skipped")
+            .get_name()
+            .to_string()
+    }
+
+    fn defaults(self) -> Defaults {
+        let d =
+            |network, rounds, steps_per_round, batch, crop, val_images, val_crop, lr| Defaults {
+                network,
+                rounds,
+                steps_per_round,
+                batch,
+                crop,
+                val_images,
+                val_crop,
+                lr,
+            };
+        match self {
+            Recipe::Tiny => d("tiny", 2, 6, 2, 32, 1, 32, 2e-4),
+            Recipe::Quick => d("tiny", 2, 300, 8, 32, 4, 128, 1e-3),
+            Recipe::Small => d("small", 8, 2000, 8, 64, 8, 256, 2e-4),
+            Recipe::Paper => d("paper", 15, 20_000, 8, 64, 8, 256, 2e-4),
+        }
+    }
 }
 
 /// Everything that determines a run's result; a resume must match it exactly.
@@ -215,171 +235,248 @@ pub struct Settings {
     pub precision: Precision,
 }
 
-/// Checks the arguments and turns them into settings; loads the data.
-fn settings(args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
-    let recipe = recipe(&args.preset)?;
-    let network = match &args.config {
-        Some(path) => PromptIrConfig::from_json(&String::from_utf8_lossy(&fsio::read(path)?))
-            .with_context(|| format!("in {}", path.display()))?,
-        None => PromptIrConfig::preset(recipe.network)?,
-    };
-    let crop = args.crop.unwrap_or(recipe.crop);
-    ensure!(
-        crop >= 8 && crop.is_multiple_of(8),
-        "--crop {crop}: must be a positive multiple of 8 (the network downsamples 3 times)"
-    );
-    let batch = args.batch.unwrap_or(recipe.batch);
-    ensure!(batch >= 1, "--batch must be at least 1");
-    let val_images = args.val_images.unwrap_or(recipe.val_images);
-    let val_crop = args.val_crop.unwrap_or(recipe.val_crop);
-    ensure!(
-        val_crop >= 8 && val_crop.is_multiple_of(8),
-        "--val-crop {val_crop}: must be a positive multiple of 8"
-    );
-    let tasks: TaskMix = args.tasks.parse().context("in --tasks")?;
-    let val_tasks = parse_tasks(&args.val_tasks).context("in --val-tasks")?;
-    // Validation scores go into the checkpoint as JSON, which has no infinity.
-    ensure!(
-        val_tasks.iter().all(|(name, _)| name != "clean"),
-        "--val-tasks: `clean` has an infinite input PSNR; score it with `eval --tasks clean`"
-    );
-    let precision: Precision = args.precision.parse()?;
+/// How long each round trains, as the arguments say it.
+enum RoundLength {
+    Steps(u64),
+    /// Passes of one crop per training photo: steps once the photos are counted.
+    Epochs(f64),
+    /// On the clock (`--round-secs`, `--time-budget`).
+    Timed,
+}
 
-    let data = Dataset::load(&args.data, crop.max(val_crop), val_images)?;
-    let timed = args.round_secs.is_some() || args.time_budget.is_some();
-    let steps_per_round = match args.epochs_per_round {
-        Some(e) => {
-            ensure!(
-                e > 0.0 && e.is_finite(),
-                "--epochs-per-round must be positive"
-            );
-            (e * data.train.len() as f64 / batch as f64).ceil() as u64
-        }
-        None if timed => 0,
-        None => args.steps_per_round.unwrap_or(recipe.steps_per_round),
-    };
-    ensure!(
-        timed || steps_per_round >= 1,
-        "--steps-per-round must be at least 1"
-    );
-    for (flag, secs) in [
-        ("--round-secs", args.round_secs),
-        ("--time-budget", args.time_budget),
-    ] {
-        if let Some(secs) = secs {
-            ensure!(
-                secs > 0.0 && secs.is_finite(),
-                "{flag} {secs}: must be positive"
-            );
-        }
-    }
-    ensure!(
-        !timed || (args.warmup_steps.is_none() && args.rewind_step == 0),
-        "timed rounds warm up for a ninth of each round and rewind to initialisation; drop --warmup-steps and --rewind-step"
-    );
-    let warmup_steps = args.warmup_steps.unwrap_or(steps_per_round / 9);
-    ensure!(
-        warmup_steps <= steps_per_round,
-        "--warmup-steps {warmup_steps} is longer than the round ({steps_per_round} steps)"
-    );
-    ensure!(
-        timed || args.rewind_step < steps_per_round,
-        "--rewind-step {} must be inside round 0 ({steps_per_round} steps)",
-        args.rewind_step
-    );
-    let lr = args.lr.unwrap_or(recipe.lr);
-    ensure!(lr > 0.0 && lr.is_finite(), "--lr must be positive");
+/// Pruning rounds, or one control round at the masks of a ticket.
+enum Pruning {
+    Rounds {
+        rounds: u32,
+        fraction: f64,
+    },
+    Control {
+        control: Control,
+        masks_from: PathBuf,
+    },
+}
 
-    let (rounds, prune_fraction, control_masks) = match args.control {
-        Some(control) => {
-            ensure!(
-                args.rounds.is_none() && args.target_density.is_none(),
-                "a control run trains one round at the masks' density; drop --rounds and --target-density"
-            );
-            let path = args
-                .masks_from
-                .as_ref()
-                .expect("clap requires --masks-from");
-            let ticket = crate::commands::read_ticket(path)?;
-            ensure!(
-                ticket.config == network,
-                "{} is a different network from this run's; pass its config or preset",
-                path.display()
-            );
-            let masks = Masks::from_nonzero(&ticket.params);
-            let masks = match control {
-                Control::RandomReinit => masks,
-                Control::RandomPrune => masks.random_like(crate::data::mix_seed(&[args.seed, 2])),
-            };
-            (0, 0.0, Some(masks))
+/// The arguments resolved against the recipe and checked, before anything is read from disk:
+/// every mistake in the command line is reported without loading a photo.
+struct Plan {
+    recipe: Recipe,
+    defaults: Defaults,
+    crop: u32,
+    batch: usize,
+    val_images: usize,
+    val_crop: u32,
+    tasks: TaskMix,
+    length: RoundLength,
+    lr: f64,
+    pruning: Pruning,
+}
+
+impl Plan {
+    fn new(args: &Args) -> Result<Self> {
+        let recipe = args.preset;
+        let defaults = recipe.defaults();
+        let crop = args.crop.unwrap_or(defaults.crop);
+        ensure!(
+            crop >= 8 && crop.is_multiple_of(8),
+            "--crop {crop}: must be a positive multiple of 8 (the network downsamples 3 times)"
+        );
+        let batch = args.batch.unwrap_or(defaults.batch);
+        ensure!(batch >= 1, "--batch must be at least 1");
+        let val_images = args.val_images.unwrap_or(defaults.val_images);
+        let val_crop = args.val_crop.unwrap_or(defaults.val_crop);
+        ensure!(
+            val_crop >= 8 && val_crop.is_multiple_of(8),
+            "--val-crop {val_crop}: must be a positive multiple of 8"
+        );
+        let tasks: TaskMix = args.tasks.parse().context("in --tasks")?;
+        let val_tasks = parse_tasks(&args.val_tasks).context("in --val-tasks")?;
+        // Validation scores go into the checkpoint as JSON, which has no infinity.
+        ensure!(
+            val_tasks.iter().all(|(name, _)| name != "clean"),
+            "--val-tasks: `clean` has an infinite input PSNR; score it with `eval --tasks clean`"
+        );
+        ensure!(
+            args.checkpoint_secs >= 0.0 && args.checkpoint_secs.is_finite(),
+            "--checkpoint-secs must be 0 or more"
+        );
+
+        for (flag, secs) in [
+            ("--round-secs", args.round_secs),
+            ("--time-budget", args.time_budget),
+        ] {
+            if let Some(secs) = secs {
+                ensure!(
+                    secs > 0.0 && secs.is_finite(),
+                    "{flag} {secs}: must be positive"
+                );
+            }
         }
-        None => {
-            let rounds = args.rounds.unwrap_or(recipe.rounds);
-            let fraction = match args.target_density {
-                Some(d) => {
-                    ensure!(
-                        d > 0.0 && d < 1.0,
-                        "--target-density {d}: must be between 0 and 1 (exclusive)"
-                    );
-                    ensure!(rounds >= 1, "--target-density needs at least one round");
-                    1.0 - d.powf(1.0 / rounds as f64)
+        let length = match (args.epochs_per_round, args.steps_per_round) {
+            _ if args.round_secs.is_some() || args.time_budget.is_some() => {
+                ensure!(
+                    args.warmup_steps.is_none() && args.rewind_step == 0,
+                    "timed rounds warm up for a ninth of each round and rewind to initialisation; drop --warmup-steps and --rewind-step"
+                );
+                RoundLength::Timed
+            }
+            (Some(e), _) => {
+                ensure!(
+                    e > 0.0 && e.is_finite(),
+                    "--epochs-per-round must be positive"
+                );
+                RoundLength::Epochs(e)
+            }
+            (None, steps) => {
+                let steps = steps.unwrap_or(defaults.steps_per_round);
+                ensure!(steps >= 1, "--steps-per-round must be at least 1");
+                RoundLength::Steps(steps)
+            }
+        };
+        let lr = args.lr.unwrap_or(defaults.lr);
+        ensure!(lr > 0.0 && lr.is_finite(), "--lr must be positive");
+
+        let pruning = match args.control {
+            Some(control) => {
+                ensure!(
+                    args.rounds.is_none() && args.target_density.is_none(),
+                    "a control run trains one round at the masks' density; drop --rounds and --target-density"
+                );
+                let masks_from = args.masks_from.clone().expect("clap requires --masks-from");
+                Pruning::Control {
+                    control,
+                    masks_from,
                 }
-                None => args.prune_fraction.unwrap_or(0.2),
-            };
-            ensure!(
-                fraction > 0.0 && fraction < 1.0,
-                "--prune-fraction {fraction}: must be between 0 and 1 (exclusive)"
-            );
-            (rounds, fraction, None)
-        }
-    };
-
-    let masks_from = match &args.masks_from {
-        Some(p) => Some(format!(
-            "{} (crc32 {:08x})",
-            canonical(p),
-            crc32fast::hash(&fsio::read(p)?)
-        )),
-        None => None,
-    };
-    let settings = Settings {
-        preset: args.preset.clone(),
-        network,
-        data: canonical(&args.data),
-        data_fingerprint: fingerprint(&data),
-        rounds,
-        steps_per_round,
-        round_secs: args.round_secs,
-        time_budget: args.time_budget,
-        warmup_steps,
-        batch,
-        crop,
-        adam: AdamSettings {
+            }
+            None => {
+                let rounds = args.rounds.unwrap_or(defaults.rounds);
+                let fraction = match args.target_density {
+                    Some(d) => {
+                        ensure!(
+                            d > 0.0 && d < 1.0,
+                            "--target-density {d}: must be between 0 and 1 (exclusive)"
+                        );
+                        ensure!(rounds >= 1, "--target-density needs at least one round");
+                        1.0 - d.powf(1.0 / rounds as f64)
+                    }
+                    None => args.prune_fraction.unwrap_or(0.2),
+                };
+                ensure!(
+                    fraction > 0.0 && fraction < 1.0,
+                    "--prune-fraction {fraction}: must be between 0 and 1 (exclusive)"
+                );
+                Pruning::Rounds { rounds, fraction }
+            }
+        };
+        Ok(Plan {
+            recipe,
+            defaults,
+            crop,
+            batch,
+            val_images,
+            val_crop,
+            tasks,
+            length,
             lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: args.weight_decay,
-        },
-        prune_fraction,
-        scope: args.scope,
-        rewind_step: args.rewind_step,
-        rewind_all: args.rewind_all,
-        control: args.control,
-        masks_from,
-        tasks: tasks
-            .tasks
-            .iter()
-            .map(|(n, _, w)| format!("{n}@{w}"))
-            .collect::<Vec<_>>()
-            .join(","),
-        val_tasks: args.val_tasks.clone(),
-        val_images,
-        val_crop,
-        seed: args.seed,
-        precision,
-    };
-    Ok((settings, data, control_masks))
+            pruning,
+        })
+    }
+
+    /// Reads what the plan names (the network's config, the photos, a control's ticket) and
+    /// settles the figures that depend on them.
+    fn load(self, args: &Args) -> Result<(Settings, Dataset, Option<Masks>)> {
+        let network = match &args.config {
+            Some(path) => PromptIrConfig::from_json(&String::from_utf8_lossy(&fsio::read(path)?))
+                .with_context(|| format!("in {}", path.display()))?,
+            None => PromptIrConfig::preset(self.defaults.network)?,
+        };
+        let data = Dataset::load(&args.data, self.crop.max(self.val_crop), self.val_images)?;
+        let steps_per_round = match self.length {
+            RoundLength::Steps(steps) => steps,
+            RoundLength::Epochs(e) => {
+                (e * data.train.len() as f64 / self.batch as f64).ceil() as u64
+            }
+            RoundLength::Timed => 0,
+        };
+        let timed = matches!(self.length, RoundLength::Timed);
+        let warmup_steps = args.warmup_steps.unwrap_or(steps_per_round / 9);
+        ensure!(
+            warmup_steps <= steps_per_round,
+            "--warmup-steps {warmup_steps} is longer than the round ({steps_per_round} steps)"
+        );
+        ensure!(
+            timed || args.rewind_step < steps_per_round,
+            "--rewind-step {} must be inside round 0 ({steps_per_round} steps)",
+            args.rewind_step
+        );
+
+        let (rounds, prune_fraction, control_masks, masks_from) = match &self.pruning {
+            Pruning::Control {
+                control,
+                masks_from,
+            } => {
+                let bytes = fsio::read(masks_from)?;
+                let ticket = crate::commands::read_ticket(masks_from)?;
+                ensure!(
+                    ticket.config == network,
+                    "{} is a different network from this run's; pass its config or preset",
+                    masks_from.display()
+                );
+                let masks = Masks::from_nonzero(&ticket.params);
+                let masks = match control {
+                    Control::RandomReinit => masks,
+                    Control::RandomPrune => {
+                        masks.random_like(crate::data::mix_seed(&[args.seed, 2]))
+                    }
+                };
+                let source = format!(
+                    "{} (crc32 {:08x})",
+                    canonical(masks_from),
+                    crc32fast::hash(&bytes)
+                );
+                (0, 0.0, Some(masks), Some(source))
+            }
+            Pruning::Rounds { rounds, fraction } => (*rounds, *fraction, None, None),
+        };
+        let settings = Settings {
+            preset: self.recipe.name(),
+            network,
+            data: canonical(&args.data),
+            data_fingerprint: fingerprint(&data),
+            rounds,
+            steps_per_round,
+            round_secs: args.round_secs,
+            time_budget: args.time_budget,
+            warmup_steps,
+            batch: self.batch,
+            crop: self.crop,
+            adam: AdamSettings {
+                lr: self.lr,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: args.weight_decay,
+            },
+            prune_fraction,
+            scope: args.scope,
+            rewind_step: args.rewind_step,
+            rewind_all: args.rewind_all,
+            control: args.control,
+            masks_from,
+            tasks: self
+                .tasks
+                .tasks
+                .iter()
+                .map(|(n, _, w)| format!("{n}@{w}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            val_tasks: args.val_tasks.clone(),
+            val_images: self.val_images,
+            val_crop: self.val_crop,
+            seed: args.seed,
+            precision: args.precision,
+        };
+        Ok((settings, data, control_masks))
+    }
 }
 
 fn canonical(p: &Path) -> String {
@@ -406,11 +503,7 @@ fn fingerprint(data: &Dataset) -> String {
 
 pub fn run(args: Args) -> Result<()> {
     let started = std::time::Instant::now();
-    let (settings, data, control_masks) = settings(&args)?;
-    ensure!(
-        args.checkpoint_secs >= 0.0 && args.checkpoint_secs.is_finite(),
-        "--checkpoint-secs must be 0 or more"
-    );
+    let (settings, data, control_masks) = Plan::new(&args)?.load(&args)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the run folder {}", args.out.display()))?;
     interrupt::install()?;
@@ -459,7 +552,7 @@ pub fn run(args: Args) -> Result<()> {
             c.progress.rows.len()
         ),
         _ => {
-            let job = run::Job {
+            let training = run::Training {
                 settings,
                 data,
                 control_masks,
@@ -472,7 +565,7 @@ pub fn run(args: Args) -> Result<()> {
                 later_rounds: args.and_control.is_some() as u32,
                 started,
             };
-            crate::backend::dispatch_autodiff(args.backend, job)?;
+            crate::backend::dispatch_autodiff(args.backend, training)?;
         }
     }
     match args.and_control {

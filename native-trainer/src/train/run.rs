@@ -36,7 +36,8 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 
 type Rec = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
-pub struct Job {
+/// A training run ready to start or resume: its settings, photos and where it writes.
+pub struct Training {
     pub settings: Settings,
     pub data: Dataset,
     /// For control runs: the fixed masks.
@@ -63,9 +64,9 @@ struct State<AB: TrainBackend> {
     progress: Progress,
 }
 
-impl WithAutodiff for Job {
+impl WithAutodiff for Training {
     fn run<AB: TrainBackend>(self, device: AB::Device) -> Result<()> {
-        let Job {
+        let Training {
             settings,
             data,
             control_masks,
@@ -158,26 +159,17 @@ impl WithAutodiff for Job {
                 end,
                 workers,
             );
-            let bar = match round_secs {
-                None => ProgressBar::new(steps).with_style(
-                    ProgressStyle::with_template(
-                        "round {prefix} {bar:25} {pos}/{len} {msg} {per_sec} ETA {eta}",
-                    )
-                    .unwrap(),
-                ),
-                // On the clock the bar counts seconds.
-                Some(secs) => ProgressBar::new(secs.ceil() as u64).with_style(
-                    ProgressStyle::with_template("round {prefix} {bar:25} {pos}/{len} s {msg}")
-                        .unwrap(),
-                ),
-            };
-            bar.set_prefix(format!("{round}/{}", total_rounds - 1));
-            let (bar_start, log_start) = (state.progress.step, Instant::now());
             let round_start =
                 Instant::now() - Duration::from_secs_f64(state.progress.round_seconds);
+            let mut display = RoundDisplay::new(
+                round,
+                total_rounds,
+                steps,
+                round_secs,
+                state.progress.step,
+                round_start,
+            );
             let mut last_save = Instant::now();
-            // Without a terminal (a log file, nohup) the bar is hidden: log a line a minute.
-            let mut last_log = Instant::now();
             let mut s = state.progress.step;
             loop {
                 let elapsed = round_start.elapsed().as_secs_f64();
@@ -212,27 +204,7 @@ impl WithAutodiff for Job {
                 }
                 s += 1;
                 state.progress.step = s;
-                match round_secs {
-                    None => bar.set_position(s),
-                    Some(_) => bar.set_position(round_start.elapsed().as_secs()),
-                }
-                bar.set_message(format!("step {s}, loss {loss:.4}"));
-                if bar.is_hidden() && last_log.elapsed() >= LOG_EVERY {
-                    let mean = losses.iter().sum::<f32>() / losses.len() as f32;
-                    let of = match round_secs {
-                        None => format!("/{steps}"),
-                        Some(secs) => {
-                            format!(" ({:.0}/{secs:.0} s)", round_start.elapsed().as_secs_f64())
-                        }
-                    };
-                    eprintln!(
-                        "round {round}/{}: step {s}{of}, loss {mean:.4} (mean of the last {}), {:.2} steps/s",
-                        total_rounds - 1,
-                        losses.len(),
-                        (s - bar_start) as f64 / log_start.elapsed().as_secs_f64(),
-                    );
-                    last_log = Instant::now();
-                }
+                display.step(s, loss, losses);
                 let stop = interrupt::requested();
                 if stop || (last_save.elapsed() >= every && (timed || s < steps)) {
                     state.progress.round_seconds = round_start.elapsed().as_secs_f64();
@@ -240,11 +212,11 @@ impl WithAutodiff for Job {
                     last_save = Instant::now();
                 }
                 if stop {
-                    bar.finish_and_clear();
+                    display.finish();
                     return Err(Interrupted { round, step: s }.into());
                 }
             }
-            bar.finish_and_clear();
+            display.finish();
             state.progress.round_seconds = round_start.elapsed().as_secs_f64();
 
             let row = finish_round(&settings, &state, &data.val, &val_tasks, &out, &device)?;
@@ -266,6 +238,87 @@ impl WithAutodiff for Job {
             out.join("report.md").display()
         );
         Ok(())
+    }
+}
+
+/// What a round shows while it trains: a bar on a terminal; without one (a log file, nohup)
+/// the bar is hidden and a line a minute is logged instead.
+struct RoundDisplay {
+    bar: ProgressBar,
+    round: u32,
+    total_rounds: u32,
+    steps: u64,
+    round_secs: Option<f64>,
+    round_start: Instant,
+    first_step: u64,
+    started: Instant,
+    last_log: Instant,
+}
+
+impl RoundDisplay {
+    fn new(
+        round: u32,
+        total_rounds: u32,
+        steps: u64,
+        round_secs: Option<f64>,
+        first_step: u64,
+        round_start: Instant,
+    ) -> Self {
+        let bar = match round_secs {
+            None => ProgressBar::new(steps).with_style(
+                ProgressStyle::with_template(
+                    "round {prefix} {bar:25} {pos}/{len} {msg} {per_sec} ETA {eta}",
+                )
+                .expect("a valid template"),
+            ),
+            // On the clock the bar counts seconds.
+            Some(secs) => ProgressBar::new(secs.ceil() as u64).with_style(
+                ProgressStyle::with_template("round {prefix} {bar:25} {pos}/{len} s {msg}")
+                    .expect("a valid template"),
+            ),
+        };
+        bar.set_prefix(format!("{round}/{}", total_rounds - 1));
+        Self {
+            bar,
+            round,
+            total_rounds,
+            steps,
+            round_secs,
+            round_start,
+            first_step,
+            started: Instant::now(),
+            last_log: Instant::now(),
+        }
+    }
+
+    /// After step `s` (counted from 1) with its loss; `losses` are the latest few.
+    fn step(&mut self, s: u64, loss: f32, losses: &[f32]) {
+        let elapsed = self.round_start.elapsed();
+        match self.round_secs {
+            None => self.bar.set_position(s),
+            Some(_) => self.bar.set_position(elapsed.as_secs()),
+        }
+        self.bar.set_message(format!("step {s}, loss {loss:.4}"));
+        if !self.bar.is_hidden() || self.last_log.elapsed() < LOG_EVERY {
+            return;
+        }
+        let mean = losses.iter().sum::<f32>() / losses.len() as f32;
+        let of = match self.round_secs {
+            None => format!("/{}", self.steps),
+            Some(secs) => format!(" ({:.0}/{secs:.0} s)", elapsed.as_secs_f64()),
+        };
+        eprintln!(
+            "round {}/{}: step {s}{of}, loss {mean:.4} (mean of the last {}), {:.2} steps/s",
+            self.round,
+            self.total_rounds - 1,
+            losses.len(),
+            (s - self.first_step) as f64 / self.started.elapsed().as_secs_f64(),
+        );
+        self.last_log = Instant::now();
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }
 
