@@ -19,8 +19,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p mirl
 echo "== wasm32 build of the library"
 cargo build --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features flex,wgpu
 
-echo "== native tests"
-cargo test --locked --workspace
+echo "== native tests, the slow tier included (a plain \`cargo test\` skips what trains or runs whole photos)"
+cargo test --locked --workspace -- --include-ignored
 
 echo "== browser tests (headless Chromium, flags in webdriver.json)"
 # SwiftShader compiles each WebGPU kernel slowly: allow minutes per test.

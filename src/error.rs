@@ -28,6 +28,9 @@ pub enum Error {
     /// An input tensor or image is unusable.
     #[error("invalid input: {0}")]
     Input(String),
+    /// A backend's result that cannot be read back into host memory.
+    #[error("cannot read a result back from the backend: {0}")]
+    Readback(String),
     /// An image that does not read or decode, or a JPEG round trip that fails.
     #[error("{context}")]
     Image {

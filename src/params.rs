@@ -88,6 +88,13 @@ impl StoredFloat {
     }
 }
 
+/// A tensor's values in host memory as f32, whatever float type the backend computed in.
+pub fn host_values(data: TensorData) -> Result<Vec<f32>> {
+    data.convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| Error::Readback(format!("{e:?}")))
+}
+
 /// f32 values as little-endian bytes: the layout of a safetensors F32 tensor.
 pub fn f32_le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
@@ -121,11 +128,7 @@ impl<B: Backend> ModuleVisitor<B> for Reader {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         let tensor = param.val();
         let shape = tensor.dims().to_vec();
-        let data = tensor
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("float tensor");
+        let data = host_values(tensor.into_data()).expect("a float parameter reads back");
         self.out
             .insert(self.path.join("."), HostTensor::new(shape, data));
     }

@@ -383,12 +383,7 @@ pub fn restore<B: ModelBackend>(
     for i in 0..total {
         let (data, shape) = job.tile_input(i);
         let x = Tensor::<B, 4>::from_data(TensorData::new(data, shape), device);
-        let out = model
-            .forward(x)
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .map_err(|e| Error::Input(format!("{e:?}")))?;
+        let out = crate::params::host_values(model.forward(x).into_data())?;
         job.add_tile_output(i, &out)?;
         progress(i + 1, total);
     }

@@ -49,6 +49,7 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
 /// The config's estimate of the activations (which sets the tile size in the browser) bounds
 /// the measured peak of a forward pass and is not far above it.
 #[test]
+#[ignore = "slow: measures whole restores (scripts/test.sh runs it)"]
 fn activations_stay_within_the_estimate() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for preset in ["tiny", "small"] {
@@ -78,6 +79,7 @@ fn activations_stay_within_the_estimate() {
 /// Tiling needs, beyond the photo itself, one row of tiles and the tile in flight: a
 /// 12-megapixel restore takes no second copy of the photo.
 #[test]
+#[ignore = "slow: measures whole restores (scripts/test.sh runs it)"]
 fn a_tiled_restore_adds_one_row_of_tiles() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (w, h) = (4000u32, 3000u32);

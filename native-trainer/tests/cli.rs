@@ -59,6 +59,7 @@ fn infer_error(dir: &Path, ticket: &Path, fixture_dir: &str, backend: &str) -> f
 }
 
 #[test]
+#[ignore = "slow: runs the paper network (scripts/test.sh runs it)"]
 fn paper_checkpoint_imports_and_matches_the_reference() {
     let dir = tempfile::tempdir().unwrap();
     let ticket = import(dir.path(), "mirl-paper-sparse", "weights.ckpt", "f32");
@@ -84,6 +85,7 @@ fn paper_checkpoint_imports_and_matches_the_reference() {
 }
 
 #[test]
+#[ignore = "slow: runs the paper network (scripts/test.sh runs it)"]
 fn paper_f16_and_int8_tickets_are_small_and_close() {
     let dir = tempfile::tempdir().unwrap();
     for (precision, max_bytes, tol) in [("f16", 16_000_000, 2e-2), ("int8", 12_000_000, 2e-1)] {
@@ -141,6 +143,7 @@ fn export_gives_back_the_reference_weights_and_imports_again() {
 
 #[cfg(feature = "wgpu")]
 #[test]
+#[ignore = "slow: runs the paper network (scripts/test.sh runs it)"]
 fn both_fixtures_match_the_reference_on_wgpu() {
     let dir = tempfile::tempdir().unwrap();
     for (fixture_dir, weights) in [

@@ -69,6 +69,7 @@ fn degrade_then_metrics_on_a_photo() {
 }
 
 #[test]
+#[ignore = "slow: restores whole photos (scripts/test.sh runs it)"]
 fn the_default_ticket_denoises_a_photo() {
     let dir = tempfile::tempdir().unwrap();
     let (noisy, restored) = (
@@ -203,6 +204,7 @@ fn restore_keeps_size_alpha_and_grey() {
 }
 
 #[test]
+#[ignore = "slow: restores whole photos (scripts/test.sh runs it)"]
 fn eval_prints_a_table_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
     let ticket = tiny_ticket(dir.path());
@@ -250,6 +252,7 @@ fn eval_prints_a_table_and_writes_json() {
 /// WebP (what social networks serve) and TIFF read as PNG does: the lossless files give the
 /// PNG's pixels, and every file restores to a PNG of its size.
 #[test]
+#[ignore = "slow: restores whole photos (scripts/test.sh runs it)"]
 fn webp_and_tiff_photos_restore() {
     let dir = tempfile::tempdir().unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data");

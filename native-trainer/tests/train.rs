@@ -95,6 +95,7 @@ fn density(m: &[(String, Vec<bool>)]) -> f64 {
 }
 
 #[test]
+#[ignore = "slow: trains for real (scripts/test.sh runs it)"]
 fn rounds_prune_on_schedule_with_nested_masks() {
     let dir = tempfile::tempdir().unwrap();
     let photos = data(dir.path());
@@ -156,6 +157,7 @@ fn progress(out: &Path) -> Option<(u64, u64, bool)> {
 }
 
 #[test]
+#[ignore = "slow: trains for real (scripts/test.sh runs it)"]
 fn a_killed_run_resumes_bit_identical() {
     let dir = tempfile::tempdir().unwrap();
     let photos = data(dir.path());
@@ -235,6 +237,7 @@ fn a_killed_run_resumes_bit_identical() {
 /// previous checkpoint intact; a corrupt checkpoint is refused by name, the tickets untouched.
 #[cfg(unix)]
 #[test]
+#[ignore = "slow: trains for real (scripts/test.sh runs it)"]
 fn ctrl_c_a_full_disk_and_a_corrupt_checkpoint_lose_nothing() {
     use std::os::unix::process::CommandExt;
 
@@ -331,6 +334,7 @@ fn ctrl_c_a_full_disk_and_a_corrupt_checkpoint_lose_nothing() {
 }
 
 #[test]
+#[ignore = "slow: trains for real (scripts/test.sh runs it)"]
 fn controls_use_the_tickets_masks_or_its_layer_densities() {
     let dir = tempfile::tempdir().unwrap();
     let photos = data(dir.path());
@@ -409,6 +413,7 @@ fn controls_use_the_tickets_masks_or_its_layer_densities() {
 /// A run on the clock (`--time-budget`) with its control (`--and-control`): every round,
 /// the control included, gets the same seconds; the control keeps the final ticket's masks.
 #[test]
+#[ignore = "slow: trains for real (scripts/test.sh runs it)"]
 fn a_time_budget_covers_the_rounds_and_the_control() {
     let dir = tempfile::tempdir().unwrap();
     let photos = data(dir.path());

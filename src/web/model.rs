@@ -98,8 +98,6 @@ impl Model {
                     .map_err(|e| js_sys::Error::new(&format!("WebGPU failed: {e:?}")))?
             }
         };
-        out.convert::<f32>()
-            .into_vec::<f32>()
-            .map_err(|e| js_sys::Error::new(&format!("{e:?}")).into())
+        crate::params::host_values(out).map_err(|e| js_sys::Error::new(&e.to_string()).into())
     }
 }

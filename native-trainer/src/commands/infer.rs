@@ -38,12 +38,7 @@ impl WithBackend for Infer {
     fn run<B: ModelBackend>(self, device: B::Device) -> Result<Vec<f32>> {
         let model = self.ticket.build::<B>(&device)?;
         let input = Tensor::<B, 4>::from_data(TensorData::new(self.data, self.shape), &device);
-        let output = model.forward(input);
-        output
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))
+        Ok(mirl::params::host_values(model.forward(input).into_data())?)
     }
 }
 
