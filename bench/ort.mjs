@@ -7,6 +7,9 @@
 //   native-trainer export [T.mirl] -o /tmp/w.safetensors --config /tmp/c.json
 //   python3 bench/export_onnx.py /tmp/w.safetensors /tmp/c.json /tmp/model.onnx   # torch, onnx, onnxscript from PyPI
 //   node bench/ort.mjs /tmp/model.onnx [--ticket T.mirl] [--sizes 256,512] [--runs 5] [--backend cpu|webgpu]
+//        [--threads N|auto] [--tile T] [--ort-threads N]
+// mirl restores each photo in one tile by default; with --threads, give a --tile that cuts it
+// into at least as many tiles as threads (tiles overlap by up to 32 pixels: extra work).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -29,6 +32,9 @@ const photo = readdirSync(photos).sort()[0];
 const sizes = opt('sizes', '256,512').split(',').map(Number);
 const runs = Number(opt('runs', 5));
 const backend = opt('backend', 'cpu');
+const threads = opt('threads', '1');
+const tile = Number(opt('tile', 0));
+const ortThreads = Number(opt('ort-threads', 0));
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench'), '/ort/': ortDist, '/model/': dirname(model), '/photos/': photos };
 // The page asks for /model/model.onnx: serve the given file under that name.
@@ -40,7 +46,7 @@ try {
   page.setDefaultTimeout(0);
   await page.goto(`${url}/bench/ort.html`);
   await page.waitForFunction(() => window.ready === true);
-  const r = await page.evaluate((a) => window.compare(a), { photoUrl: `/photos/${photo}`, sizes, runs, backend });
+  const r = await page.evaluate((a) => window.compare(a), { photoUrl: `/photos/${photo}`, sizes, runs, backend, threads: threads === 'auto' ? 'auto' : Number(threads), tile, ortThreads });
   const bytes = (prefix) => {
     const files = [...new Set(requests)].filter((p) => p.startsWith(prefix));
     const path = (p) => (p === '/model/model.onnx' ? model : join(mounts[prefix], p.slice(prefix.length)));
@@ -51,7 +57,7 @@ try {
     };
   };
   const [m, o, net] = [bytes('/pkg/'), bytes('/ort/'), bytes('/model/')];
-  console.log(`page: crossOriginIsolated ${r.crossOriginIsolated}, onnxruntime-web threads ${r.threads}; mirl on ${r.mirlBackend}, onnxruntime-web on ${backend === 'webgpu' ? 'webgpu' : 'wasm'}; ${photo}, σ 25`);
+  console.log(`page: crossOriginIsolated ${r.crossOriginIsolated}, onnxruntime-web threads ${r.threads}; mirl on ${r.mirlBackend} with ${r.mirlThreads} thread(s)${tile ? ` in tiles of ${tile}` : ''}, onnxruntime-web on ${backend === 'webgpu' ? 'webgpu' : 'wasm'}; ${photo}, σ 25`);
   console.log(`downloaded: mirl ${m.raw} bytes (${m.gz} gzipped, ticket inside): ${m.files.join(', ')}`);
   console.log(`            onnxruntime-web ${o.raw} bytes (${o.gz} gzipped): ${o.files.join(', ')}; the model ${net.raw} bytes (${net.gz} gzipped)`);
   console.log(`create: mirl ${r.mirlCreate.toFixed(0)} ms, onnxruntime-web ${r.ortCreate.toFixed(0)} ms; mirl wasm memory ${(r.mirlWasmMemory / 2 ** 20).toFixed(0)} MiB`);

@@ -1,11 +1,11 @@
-import type { Backend, CreateOptions, ImageInput, RestoreOptions, TicketInfo } from './mirl.js';
+import type { Backend, CreateOptions, ImageInput, RestoreOptions, RestorerInfo } from './mirl.js';
 
 /** The mirl API in a module Web Worker: restores never block the page. */
 export class WorkerRestorer {
   private constructor();
   static create(options?: CreateOptions): Promise<WorkerRestorer>;
   readonly backend: Backend;
-  info(): TicketInfo;
+  info(): RestorerInfo;
   restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
   degrade(image: ImageData, kind: string, seed?: number): Promise<ImageData>;
   compare(reference: ImageData, test: ImageData): Promise<{ psnr: number; ssim: number }>;

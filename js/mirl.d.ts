@@ -14,6 +14,12 @@ export interface CreateOptions {
   ticket?: Uint8Array | ArrayBuffer | string | URL;
   /** 'auto' (default): WebGPU when the browser has an adapter, else the CPU. */
   backend?: 'auto' | Backend;
+  /**
+   * On the CPU: tiles restored at once, each on a worker with its own copy of the core
+   * ('auto': one per core the browser reports, at most 16). 1 (default): in the calling thread.
+   * Needs no cross-origin isolation.
+   */
+  threads?: number | 'auto';
 }
 
 export interface RestoreOptions {
@@ -63,12 +69,17 @@ export interface TicketInfo {
   bytes: number;
 }
 
+export interface RestorerInfo extends TicketInfo {
+  /** Tiles this restorer runs at once: its workers on the CPU, else 1. */
+  threads: number;
+}
+
 export class Restorer {
   private constructor();
   static create(options?: CreateOptions): Promise<Restorer>;
   /** 'cpu' from the moment WebGPU has failed (a lost device, for one). */
   readonly backend: Backend;
-  info(): TicketInfo;
+  info(): RestorerInfo;
   /** If WebGPU fails mid-restore, the restore starts again on the CPU (and so does progress). */
   restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;
   free(): void;

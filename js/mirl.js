@@ -12,6 +12,7 @@
 // runs on WebGPU.
 
 import * as cpuCore from './mirl_core.js';
+import { TilePool } from './pool.js';
 
 /** Largest image accepted, in pixels (the same limit as the native tool). */
 export const MAX_PIXELS = 32_000_000;
@@ -75,6 +76,25 @@ function unlessPanic(promise) {
  */
 export function wasmMemoryBytes() {
   return (loaded.cpu?.wasmMemoryBytes() ?? 0) + (loaded.gpu?.wasmMemoryBytes() ?? 0);
+}
+
+/** For `worker.js` in a `TilePool` (pool.js): an engine on this worker's CPU core. */
+export async function tileEngine(ticket) {
+  const cpu = await init();
+  const engine = await cpu.Engine.create(ticket, 'cpu');
+  return {
+    run: (input, height, width) => unlessPanic(engine.runTile(input, height, width)),
+    free: () => engine.free(),
+  };
+}
+
+/** options.threads as a number of workers: 1 (the default), a whole number, or 'auto'. */
+function threadCount(threads = 1) {
+  if (threads === 'auto') return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, 16));
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new Error(`options.threads must be 'auto' or a whole number from 1 to 64, not ${JSON.stringify(threads)}`);
+  }
+  return threads;
 }
 
 /** Rejects with a DOMException named AbortError, as fetch does. */
@@ -147,6 +167,7 @@ export class Restorer {
   #engine = null;
   #backend = null;
   #info = null;
+  #pool = null;
   #freed = false;
 
   /** Use `Restorer.create`. */
@@ -157,12 +178,15 @@ export class Restorer {
   /**
    * Loads a ticket (options.ticket: bytes or a URL; the bundled one by default) on
    * options.backend: 'auto' (WebGPU if the browser has an adapter, else CPU), 'webgpu' or 'cpu'.
+   * options.threads: on the CPU, restore tiles on this many workers at once ('auto': one per
+   * core the browser reports); 1 (the default) runs them in this thread.
    */
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
     }
+    const threads = threadCount(options.threads);
     const restorer = new Restorer(await ticketBytes(options.ticket));
     let engine = null;
     if (backend !== 'cpu') {
@@ -185,6 +209,14 @@ export class Restorer {
       }
     }
     restorer.#use(engine ?? (await restorer.#cpuEngine()));
+    if (restorer.#backend === 'cpu' && threads > 1) {
+      try {
+        restorer.#pool = await TilePool.create(restorer.#ticket, threads);
+      } catch (e) {
+        restorer.free();
+        throw e;
+      }
+    }
     return restorer;
   }
 
@@ -209,10 +241,17 @@ export class Restorer {
     return this.#backend;
   }
 
-  /** The ticket's config, provenance, parameters, nonzero, density, prunable_density, bytes. */
+  /**
+   * The ticket's config, provenance, parameters, nonzero, density, prunable_density, bytes;
+   * and threads, the tiles this restorer runs at once.
+   */
   info() {
     this.#check();
-    return structuredClone(this.#info);
+    return { ...structuredClone(this.#info), threads: this.#threads() };
+  }
+
+  #threads() {
+    return this.#backend === 'cpu' && this.#pool ? this.#pool.size : 1;
   }
 
   /**
@@ -253,13 +292,18 @@ export class Restorer {
   async #run(engine, input, tileSize, onProgress, signal) {
     const job = engine.start(new Uint8Array(input.data.buffer.slice(0)), input.width, input.height, tileSize);
     try {
-      const total = job.tiles;
-      for (let i = 0; i < total; i++) {
-        if (signal?.aborted) throw abortError();
-        await unlessPanic(job.run(i));
-        onProgress?.(i + 1, total);
-        // Let the page breathe between tiles.
-        await new Promise((resolve) => setTimeout(resolve, 0));
+      if (engine.backend === 'cpu' && this.#pool) {
+        // The page's engine plans and blends; the pool's workers run the network.
+        await this.#pool.run(job, onProgress, () => signal?.aborted && abortError());
+      } else {
+        const total = job.tiles;
+        for (let i = 0; i < total; i++) {
+          if (signal?.aborted) throw abortError();
+          await unlessPanic(job.run(i));
+          onProgress?.(i + 1, total);
+          // Let the page breathe between tiles.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
       }
       if (signal?.aborted) throw abortError();
       const rgba = job.finish();
@@ -273,6 +317,7 @@ export class Restorer {
   free() {
     if (this.#freed) return;
     this.#freed = true;
+    this.#pool?.free();
     if (!(this.#backend === 'webgpu' && webgpuFailed)) this.#engine.free();
   }
 }

@@ -1,7 +1,9 @@
 // The module worker behind `mirl-worker.js`: runs the mirl API off the page's main thread.
-import { Restorer, compare, degrade, default as init, wasmMemoryBytes } from './mirl.js';
+import { Restorer, compare, degrade, default as init, tileEngine, wasmMemoryBytes } from './mirl.js';
 
 let restorer = null;
+// In a worker of a `TilePool` (pool.js): the engine that runs its tiles.
+let engine = null;
 const aborts = new Map();
 
 self.onmessage = async ({ data: { id, method, args } }) => {
@@ -33,13 +35,22 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     } else if (method === 'memory') {
       await init();
       result = wasmMemoryBytes();
+    } else if (method === 'engine') {
+      engine?.free();
+      engine = await tileEngine(args[0]);
+    } else if (method === 'tile') {
+      result = await engine.run(...args);
     } else if (method === 'free') {
       restorer?.free();
       restorer = null;
     } else {
       throw new Error(`unknown method ${method}`);
     }
-    const transfer = result?.image ? [result.image.data.buffer] : result?.data ? [result.data.buffer] : [];
+    const transfer =
+      result instanceof Float32Array ? [result.buffer]
+      : result?.image ? [result.image.data.buffer]
+      : result?.data ? [result.data.buffer]
+      : [];
     self.postMessage({ id, result }, transfer);
   } catch (e) {
     self.postMessage({ id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) } });

@@ -11,7 +11,7 @@ profile=--release
 # and the WebGPU one (several times larger: most of it is cubecl's kernel generator).
 wasm-pack build --target web --out-dir pkg --out-name mirl_core "$profile" --no-pack
 wasm-pack build --target web --out-dir pkg --out-name mirl_gpu "$profile" --no-pack -- --no-default-features --features wgpu
-cp js/mirl.js js/mirl.d.ts js/worker.js js/mirl-worker.js js/mirl-worker.d.ts pkg/
+cp js/mirl.js js/mirl.d.ts js/pool.js js/worker.js js/mirl-worker.js js/mirl-worker.d.ts pkg/
 cp js/README.md pkg/README.md
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 cat > pkg/package.json <<JSON
@@ -30,7 +30,7 @@ cat > pkg/package.json <<JSON
     "./mirl_core_bg.wasm": "./mirl_core_bg.wasm",
     "./mirl_gpu_bg.wasm": "./mirl_gpu_bg.wasm"
   },
-  "files": ["mirl.js", "mirl.d.ts", "mirl-worker.js", "mirl-worker.d.ts", "worker.js", "mirl_core.js", "mirl_core.d.ts", "mirl_core_bg.wasm", "mirl_core_bg.wasm.d.ts", "mirl_gpu.js", "mirl_gpu.d.ts", "mirl_gpu_bg.wasm", "mirl_gpu_bg.wasm.d.ts", "README.md"],
+  "files": ["mirl.js", "mirl.d.ts", "pool.js", "mirl-worker.js", "mirl-worker.d.ts", "worker.js", "mirl_core.js", "mirl_core.d.ts", "mirl_core_bg.wasm", "mirl_core_bg.wasm.d.ts", "mirl_gpu.js", "mirl_gpu.d.ts", "mirl_gpu_bg.wasm", "mirl_gpu_bg.wasm.d.ts", "README.md"],
   "sideEffects": false
 }
 JSON

@@ -35,6 +35,8 @@ bash scripts/build-pkg.sh --dev
 (cd tests/browser && npm install --no-audit --no-fund --silent)
 node tests/browser/api.test.mjs
 node tests/browser/vite.test.mjs
+echo "== tiles on several workers (threads), aborted, and a worker that dies mid-restore"
+node tests/browser/threads.test.mjs
 echo "== a GPU device lost mid-restore (headless Chromium, WebGPU on SwiftShader)"
 node tests/browser/gpu-loss.test.mjs
 echo "== a 12-megapixel photo, memory, and restores at once (headless Chromium, minutes)"

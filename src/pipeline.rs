@@ -293,6 +293,12 @@ impl Restoration {
     /// Blends in the network's output for tile `i` (same shape as its input). Tiles come in
     /// order: rows that no later tile covers are final and written out as soon as they are.
     pub fn add_tile_output(&mut self, i: usize, output: &[f32]) -> Result<()> {
+        if i >= self.tiles.len() {
+            return Err(Error::Input(format!(
+                "no tile {i}: the image has {} tiles",
+                self.tiles.len()
+            )));
+        }
         if i != self.next {
             return Err(Error::Input(format!(
                 "tile {i} came before tile {}: tiles are blended in order",

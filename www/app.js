@@ -37,7 +37,8 @@ const choice = () => document.querySelector('input[name=backend]:checked').value
 /** The restorer for the chosen backend, created on first use. */
 function getRestorer() {
   if (!restorer) {
-    const pending = WorkerRestorer.create({ backend: choice() });
+    // On the CPU, tiles run on one worker per core.
+    const pending = WorkerRestorer.create({ backend: choice(), threads: 'auto' });
     restorer = pending;
     pending.then(showTicket, () => {
       if (restorer === pending) restorer = null; // let the next call try again

@@ -132,6 +132,31 @@ impl Engine {
             .map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// Runs the network on one tile from another instance's `Job.tileInput`: planar RGB in
+    /// [0, 1], `height` x `width`. Resolves to the output, for that `Job.addTileOutput`. This is
+    /// how a pool of workers shares one restore, each with its own instance and engine.
+    #[wasm_bindgen(js_name = runTile)]
+    pub async fn run_tile(
+        &self,
+        input: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<Vec<f32>, JsValue> {
+        if height == 0 || width == 0 || !height.is_multiple_of(8) || !width.is_multiple_of(8) {
+            return Err(err(&format!(
+                "a tile is {height}x{width}: both sides must be positive multiples of 8"
+            )));
+        }
+        if input.len() != 3 * height * width {
+            return Err(err(&format!(
+                "a {height}x{width} tile has {} values, not {}",
+                input.len(),
+                3 * height * width
+            )));
+        }
+        self.model.forward(input, [1, 3, height, width]).await
+    }
+
     /// Prepares the restoration of an RGBA image (alpha is passed through) in tiles of
     /// `tile` pixels (0: [`DEFAULT_TILE`]), at most as large as the memory budget allows for
     /// this network ([`tile_for`]). A whole photo in one pass would need more memory than
@@ -193,6 +218,48 @@ impl Job {
                 .map_err(|e| err(&report(&e)))?;
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// The network input for tile `i` (planar RGB in [0, 1], `tileHeight` x `tileWidth`), for
+    /// an engine elsewhere (`Engine.runTile`).
+    #[wasm_bindgen(js_name = tileInput)]
+    pub fn tile_input(&self, i: usize) -> Result<Vec<f32>, JsError> {
+        let guard = self.state.borrow();
+        let job = guard
+            .as_ref()
+            .ok_or_else(|| JsError::new("this restore has finished"))?;
+        if i >= job.tiles().len() {
+            return Err(JsError::new(&format!("no tile {i}")));
+        }
+        Ok(job.tile_input(i).0)
+    }
+
+    /// Every tile's height in pixels (tiles are all one size).
+    #[wasm_bindgen(getter, js_name = tileHeight)]
+    pub fn tile_height(&self) -> usize {
+        self.state
+            .borrow()
+            .as_ref()
+            .map_or(0, |j| j.tiles()[0].height)
+    }
+
+    /// Every tile's width in pixels.
+    #[wasm_bindgen(getter, js_name = tileWidth)]
+    pub fn tile_width(&self) -> usize {
+        self.state
+            .borrow()
+            .as_ref()
+            .map_or(0, |j| j.tiles()[0].width)
+    }
+
+    /// Blends in tile `i`'s output from `Engine.runTile`; tiles are blended in order.
+    #[wasm_bindgen(js_name = addTileOutput)]
+    pub fn add_tile_output(&self, i: usize, output: &[f32]) -> Result<(), JsError> {
+        let mut guard = self.state.borrow_mut();
+        let job = guard
+            .as_mut()
+            .ok_or_else(|| JsError::new("this restore has finished"))?;
+        job.add_tile_output(i, output).map_err(js_error)
     }
 
     /// The restored RGBA bytes, once every tile has run.
