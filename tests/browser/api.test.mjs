@@ -42,6 +42,6 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 't
   assert.match(e.afterFree, /freed/);
 
   const own = new Set(requests.map((p) => p.replace(/\?.*$/, '')));
-  const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl-worker\.js|pool\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm)|test\/api\.html|photos\/.*|favicon\.ico)$/.test(p));
+  const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl-worker\.js|pool\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm)|test\/(api\.html|pages\.js)|photos\/.*|favicon\.ico)$/.test(p));
   assert.deepEqual(unexpected, [], 'the library fetched something besides its own files');
 });

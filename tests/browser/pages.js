@@ -1,0 +1,27 @@
+// Helpers shared by the test pages (served under /test/).
+
+/**
+ * The photo at `url` as a w x h ImageData: drawn at its own size from the top left corner
+ * (cropped, or padded with transparent black), or scaled to fill it with `scale`.
+ */
+export async function photo(url, w, h, { scale = false } = {}) {
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d');
+  if (scale) ctx.drawImage(bitmap, 0, 0, w, h);
+  else ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, w, h);
+}
+
+/** Whether two ImageData hold the same size and bytes. */
+export const same = (a, b) => a.width === b.width && a.height === b.height && a.data.every((v, i) => v === b.data[i]);
+
+/** Runs `f`; resolves to null, or to "name: message" of what it threw. */
+export const message = async (f) => {
+  try {
+    await f();
+    return null;
+  } catch (e) {
+    return `${e.name}: ${e.message}`;
+  }
+};
