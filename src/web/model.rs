@@ -6,6 +6,7 @@ use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use wasm_bindgen::prelude::*;
 
+use super::js_error;
 use crate::ticket::Ticket;
 use crate::PromptIr;
 
@@ -38,16 +39,14 @@ pub enum Model {
     Gpu(PromptIr<Wgpu>, WgpuDevice),
 }
 
-fn js(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
-}
-
 impl Model {
     pub fn cpu(ticket: &Ticket) -> Result<Self, JsError> {
         #[cfg(feature = "flex")]
         {
             Ok(Model::Cpu(
-                ticket.build::<Flex>(&Default::default()).map_err(js)?,
+                ticket
+                    .build::<Flex>(&Default::default())
+                    .map_err(js_error)?,
             ))
         }
         #[cfg(not(feature = "flex"))]
@@ -61,7 +60,7 @@ impl Model {
         #[cfg(feature = "wgpu")]
         {
             let device = webgpu_device().await;
-            let model = ticket.build::<Wgpu>(&device).map_err(js)?;
+            let model = ticket.build::<Wgpu>(&device).map_err(js_error)?;
             Ok(Model::Gpu(model, device))
         }
         #[cfg(not(feature = "wgpu"))]
@@ -98,6 +97,6 @@ impl Model {
                     .map_err(|e| js_sys::Error::new(&format!("WebGPU failed: {e:?}")))?
             }
         };
-        crate::params::host_values(out).map_err(|e| js_sys::Error::new(&e.to_string()).into())
+        crate::params::host_values(out).map_err(|e| js_error(e).into())
     }
 }
