@@ -63,6 +63,12 @@ pub trait ModelBackend: Backend {
     ) -> [FloatTensor<Self>; 3] {
         layer_norm::backward_by_burn::<Self>(x, weight, grad)
     }
+
+    /// `gelu(a) * b` (exact GELU), the feed-forward gate, for inference: the autodiff backend
+    /// keeps burn's operations and their gradients.
+    fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        primitive(burn::tensor::activation::gelu(float::<Self, 4>(a)) * float::<Self, 4>(b))
+    }
 }
 
 pub(crate) fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
@@ -143,6 +149,18 @@ impl ModelBackend for burn::backend::Flex {
                 [flex(dx, &dims), flex(dw, &[dims[1]]), flex(db, &[dims[1]])]
             }
             _ => layer_norm::backward_by_burn::<Self>(x, weight, grad),
+        }
+    }
+
+    fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        let shape = a.layout().shape().to_vec();
+        match (f32s(&a), f32s(&b)) {
+            (Some(xs), Some(ys)) if xs.len() == ys.len() => {
+                flex(super::cpu::gelu_gate(&xs, &ys), &shape)
+            }
+            _ => {
+                primitive(burn::tensor::activation::gelu(float::<Self, 4>(a)) * float::<Self, 4>(b))
+            }
         }
     }
 }

@@ -4,11 +4,11 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::backend::ModelBackend;
+use super::backend::{float, primitive, ModelBackend};
 use super::depthwise::depthwise;
 use super::layer_norm::layer_norm;
 
@@ -159,7 +159,8 @@ impl<B: ModelBackend> FeedForward<B> {
         let mut halves = expand_in_parts(&self.project_in, &self.dwconv, x, 2).into_iter();
         let x1 = halves.next().unwrap();
         let x2 = halves.next().unwrap();
-        pointwise(&self.project_out, gelu(x1) * x2)
+        let gated = float(B::gelu_gate(primitive(x1), primitive(x2)));
+        pointwise(&self.project_out, gated)
     }
 }
 
