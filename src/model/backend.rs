@@ -64,6 +64,14 @@ pub trait ModelBackend: Backend {
         layer_norm::backward_by_burn::<Self>(x, weight, grad)
     }
 
+    /// A 1x1 convolution without bias: `x` is [batch, in, h, w], `weight` [out, in, 1, 1].
+    fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        primitive(super::blocks::pointwise_by_matmul(
+            float::<Self, 4>(x),
+            float::<Self, 4>(weight),
+        ))
+    }
+
     /// `gelu(a) * b` (exact GELU), the feed-forward gate, for inference: the autodiff backend
     /// keeps burn's operations and their gradients.
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -152,6 +160,23 @@ impl ModelBackend for burn::backend::Flex {
         }
     }
 
+    /// A pruned weight (at most [`SPARSE_DENSITY`] non-zero) runs from its non-zeros alone.
+    fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        let [b, c, h, w] = dims4(&x);
+        let out = dims4(&weight)[0];
+        if let (Some(ws), Some(xs)) = (f32s(&weight), f32s(&x)) {
+            let nonzero = ws.iter().filter(|&&v| v != 0.0).count();
+            if (nonzero as f64) <= SPARSE_DENSITY * ws.len() as f64 {
+                let y = super::cpu::sparse_pointwise(&xs, &ws, [b, c, h * w], out);
+                return flex(y, &[b, out, h, w]);
+            }
+        }
+        primitive(super::blocks::pointwise_by_matmul(
+            float::<Self, 4>(x),
+            float::<Self, 4>(weight),
+        ))
+    }
+
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         let shape = a.layout().shape().to_vec();
         match (f32s(&a), f32s(&b)) {
@@ -164,6 +189,12 @@ impl ModelBackend for burn::backend::Flex {
         }
     }
 }
+
+/// Density up to which the CPU backend runs a 1x1 convolution from the weight's non-zeros: a
+/// matrix product stays faster above about half (natively, 16 to 64 input channels; the
+/// sparse loop took 0.3 of the product's time at 10%, 0.4-0.55 at 20%, 0.65-1.17 at 50%).
+#[cfg(feature = "flex")]
+pub const SPARSE_DENSITY: f64 = 0.4;
 
 /// A CPU tensor's f32 values, row-major, borrowed where the tensor is laid out so already;
 /// `None` for another element type.

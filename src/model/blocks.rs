@@ -31,11 +31,16 @@ pub fn conv<B: Backend>(
 /// A 1x1 convolution (no bias) as a matrix product over the pixels. Same result as
 /// `conv.forward(x)`, but its backward pass is two more matrix products, where a CPU backend's
 /// general convolution gradient is several times slower.
-pub fn pointwise<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn pointwise<B: ModelBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     conv1x1(conv.weight.val(), x)
 }
 
-fn conv1x1<B: Backend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+fn conv1x1<B: ModelBackend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    float(B::pointwise_conv(primitive(x), primitive(weight)))
+}
+
+/// A 1x1 convolution (weight [out, in, 1, 1]) as one matrix product over the pixels.
+pub fn pointwise_by_matmul<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 4>) -> Tensor<B, 4> {
     let [b, c, h, w] = x.dims();
     let out = weight.dims()[0];
     weight
