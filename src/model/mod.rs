@@ -5,7 +5,7 @@ pub mod backend;
 pub mod blocks;
 pub mod conv;
 #[cfg(feature = "flex")]
-mod cpu;
+pub mod cpu;
 pub mod depthwise;
 pub mod layer_norm;
 pub mod layout;
