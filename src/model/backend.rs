@@ -164,9 +164,13 @@ impl ModelBackend for burn::backend::Flex {
     fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         let [b, c, h, w] = dims4(&x);
         let out = dims4(&weight)[0];
-        if let (Some(ws), Some(xs)) = (f32s(&weight), f32s(&x)) {
+        let sparse = f32s(&weight).filter(|ws| {
             let nonzero = ws.iter().filter(|&&v| v != 0.0).count();
-            if (nonzero as f64) <= SPARSE_DENSITY * ws.len() as f64 {
+            (nonzero as f64) <= SPARSE_DENSITY * ws.len() as f64
+        });
+        // The input is read (and made contiguous if need be) only for the sparse loop.
+        if let Some(ws) = sparse {
+            if let Some(xs) = f32s(&x) {
                 let y = super::cpu::sparse_pointwise(&xs, &ws, [b, c, h * w], out);
                 return flex(y, &[b, out, h, w]);
             }
