@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use super::{conv, depthwise, layer_norm};
+use super::{blocks, conv, depthwise, layer_norm};
 
 /// A burn backend the network runs on.
 pub trait ModelBackend: Backend {
@@ -66,16 +66,13 @@ pub trait ModelBackend: Backend {
 
     /// A 1x1 convolution without bias: `x` is [batch, in, h, w], `weight` [out, in, 1, 1].
     fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        primitive(super::blocks::pointwise_by_matmul(
-            float::<Self, 4>(x),
-            float::<Self, 4>(weight),
-        ))
+        blocks::pointwise_by_matmul::<Self>(x, weight)
     }
 
     /// `gelu(a) * b` (exact GELU), the feed-forward gate, for inference: the autodiff backend
     /// keeps burn's operations and their gradients.
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
-        primitive(burn::tensor::activation::gelu(float::<Self, 4>(a)) * float::<Self, 4>(b))
+        blocks::gelu_gate_by_burn::<Self>(a, b)
     }
 }
 
@@ -175,10 +172,7 @@ impl ModelBackend for burn::backend::Flex {
                 return flex(y, &[b, out, h, w]);
             }
         }
-        primitive(super::blocks::pointwise_by_matmul(
-            float::<Self, 4>(x),
-            float::<Self, 4>(weight),
-        ))
+        blocks::pointwise_by_matmul::<Self>(x, weight)
     }
 
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -187,9 +181,7 @@ impl ModelBackend for burn::backend::Flex {
             (Some(xs), Some(ys)) if xs.len() == ys.len() => {
                 flex(super::cpu::gelu_gate(&xs, &ys), &shape)
             }
-            _ => {
-                primitive(burn::tensor::activation::gelu(float::<Self, 4>(a)) * float::<Self, 4>(b))
-            }
+            _ => blocks::gelu_gate_by_burn::<Self>(a, b),
         }
     }
 }

@@ -4,8 +4,9 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
 
 use super::backend::{float, primitive, ModelBackend};
@@ -40,13 +41,19 @@ fn conv1x1<B: ModelBackend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 
 }
 
 /// A 1x1 convolution (weight [out, in, 1, 1]) as one matrix product over the pixels.
-pub fn pointwise_by_matmul<B: Backend>(x: Tensor<B, 4>, weight: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn pointwise_by_matmul<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let (x, weight) = (float::<B, 4>(x), float::<B, 4>(weight));
     let [b, c, h, w] = x.dims();
     let out = weight.dims()[0];
-    weight
-        .reshape([1, out, c])
-        .matmul(x.reshape([b, c, h * w]))
-        .reshape([b, out, h, w])
+    primitive(
+        weight
+            .reshape([1, out, c])
+            .matmul(x.reshape([b, c, h * w]))
+            .reshape([b, out, h, w]),
+    )
 }
 
 /// `depthwise(dw, pointwise(pw, x))` cut into `parts` equal groups of channels (q, k and v;
@@ -167,6 +174,11 @@ impl<B: ModelBackend> FeedForward<B> {
         let gated = float(B::gelu_gate(primitive(x1), primitive(x2)));
         pointwise(&self.project_out, gated)
     }
+}
+
+/// `gelu(a) * b` (exact GELU) from burn's operations, which the autodiff backend differentiates.
+pub fn gelu_gate_by_burn<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+    primitive(gelu(float::<B, 4>(a)) * float::<B, 4>(b))
 }
 
 /// x + MDTA(LN(x)), then x + GDFN(LN(x)).
