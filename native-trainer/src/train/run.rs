@@ -108,9 +108,7 @@ impl WithAutodiff for Training {
         // Fail on a bad degradation now rather than on a worker thread later.
         make_batch(&data.train, &mix, &spec, 0, 0)?;
         let train = Arc::new(data.train);
-        let steps = settings.steps_per_round;
         let total_rounds = settings.rounds + 1;
-        let every = Duration::from_secs_f64(checkpoint_secs);
 
         let timed = settings.round_secs.is_some() || settings.time_budget.is_some();
         if timed && !state.progress.done {
@@ -127,98 +125,26 @@ impl WithAutodiff for Training {
                 &device,
             )?;
             if state.progress.round_secs.is_none() {
-                let secs = match (settings.round_secs, settings.time_budget) {
-                    (Some(secs), _) => secs,
-                    (None, budget) => {
-                        let left = budget.unwrap_or(0.0) - started.elapsed().as_secs_f64();
-                        let rounds = total_rounds - state.progress.round + later_rounds;
-                        // A twentieth is kept for validation, tickets and checkpoints.
-                        let secs = 0.95 * left / rounds as f64;
-                        ensure!(
-                            secs >= 1.0,
-                            "the --time-budget is spent: {left:.0} s are left for {rounds} rounds after start-up"
-                        );
-                        eprintln!("time budget: {secs:.0} s a round for {rounds} rounds");
-                        secs
-                    }
-                };
-                state.progress.round_secs = Some(secs);
+                let rounds_left = total_rounds - state.progress.round + later_rounds;
+                state.progress.round_secs = Some(round_secs(&settings, started, rounds_left)?);
             }
         }
+        let rounds = Rounds {
+            settings: &settings,
+            settings_json: &settings_json,
+            train,
+            mix,
+            spec,
+            out: &out,
+            every: Duration::from_secs_f64(checkpoint_secs),
+            workers,
+            shards,
+            timed,
+            device: &device,
+        };
         while !state.progress.done {
+            state = rounds.train(state)?;
             let round = state.progress.round;
-            let device_masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
-            let round_secs = state.progress.round_secs;
-            let end = if timed { u64::MAX } else { steps };
-            let mut batches = Prefetcher::new(
-                train.clone(),
-                mix.clone(),
-                spec.clone(),
-                round,
-                state.progress.step,
-                end,
-                workers,
-            );
-            let round_start =
-                Instant::now() - Duration::from_secs_f64(state.progress.round_seconds);
-            let mut display = RoundDisplay::new(
-                round,
-                total_rounds,
-                steps,
-                round_secs,
-                state.progress.step,
-                round_start,
-            );
-            let mut last_save = Instant::now();
-            let mut s = state.progress.step;
-            loop {
-                let elapsed = round_start.elapsed().as_secs_f64();
-                let lr = match round_secs {
-                    Some(secs) if elapsed >= secs => break,
-                    Some(secs) => timed_learning_rate(settings.adam.lr, elapsed / secs),
-                    None if s >= steps => break,
-                    None => learning_rate(settings.adam.lr, s, steps, settings.warmup_steps),
-                };
-                if round == 0 && s == settings.rewind_step && settings.rewind_step > 0 {
-                    state.rewind_to = Some(read_params(&state.model));
-                }
-                let batch = batches.next_batch()?;
-                let (model, loss) = train_step(
-                    state.model,
-                    &mut state.optim,
-                    device_masks.as_ref(),
-                    batch,
-                    lr,
-                    shards,
-                    &device,
-                );
-                state.model = model;
-                ensure!(
-                    loss.is_finite(),
-                    "the loss became {loss} at round {round}, step {s}; try a lower --lr"
-                );
-                let losses = &mut state.progress.losses;
-                losses.push(loss);
-                if losses.len() > LOSS_WINDOW {
-                    losses.remove(0);
-                }
-                s += 1;
-                state.progress.step = s;
-                display.step(s, loss, losses);
-                let stop = interrupt::requested();
-                if stop || (last_save.elapsed() >= every && (timed || s < steps)) {
-                    state.progress.round_seconds = round_start.elapsed().as_secs_f64();
-                    save(&out, &settings_json, &state)?;
-                    last_save = Instant::now();
-                }
-                if stop {
-                    display.finish();
-                    return Err(Interrupted { round, step: s }.into());
-                }
-            }
-            display.finish();
-            state.progress.round_seconds = round_start.elapsed().as_secs_f64();
-
             let row = finish_round(&settings, &state, &data.val, &val_tasks, &out, &device)?;
             eprintln!("{}", summary(&row, total_rounds));
             state.progress.rows.push(row);
@@ -238,6 +164,121 @@ impl WithAutodiff for Training {
             out.join("report.md").display()
         );
         Ok(())
+    }
+}
+
+/// Seconds each of the `rounds` still to train gets on the clock: `--round-secs`, or what is
+/// left of `--time-budget` shared between them.
+fn round_secs(settings: &Settings, started: Instant, rounds: u32) -> Result<f64> {
+    if let Some(secs) = settings.round_secs {
+        return Ok(secs);
+    }
+    let left = settings.time_budget.unwrap_or(0.0) - started.elapsed().as_secs_f64();
+    // A twentieth is kept for validation, tickets and checkpoints.
+    let secs = 0.95 * left / rounds as f64;
+    ensure!(
+        secs >= 1.0,
+        "the --time-budget is spent: {left:.0} s are left for {rounds} rounds after start-up"
+    );
+    eprintln!("time budget: {secs:.0} s a round for {rounds} rounds");
+    Ok(secs)
+}
+
+/// What every round of a run reads, fixed once the run has started.
+struct Rounds<'a, AB: TrainBackend> {
+    settings: &'a Settings,
+    settings_json: &'a serde_json::Value,
+    train: Arc<Vec<Photo>>,
+    mix: TaskMix,
+    spec: BatchSpec,
+    out: &'a Path,
+    /// Time between checkpoints within a round.
+    every: Duration,
+    workers: usize,
+    shards: usize,
+    /// Rounds last a number of seconds, not of steps.
+    timed: bool,
+    device: &'a AB::Device,
+}
+
+impl<AB: TrainBackend> Rounds<'_, AB> {
+    /// Trains the current round of `state` from its step to its end (steps or seconds), with a
+    /// checkpoint every `every`; an interrupt saves one and ends the run.
+    fn train(&self, mut state: State<AB>) -> Result<State<AB>> {
+        let settings = self.settings;
+        let steps = settings.steps_per_round;
+        let round = state.progress.round;
+        let device_masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, self.device);
+        let round_secs = state.progress.round_secs;
+        let end = if self.timed { u64::MAX } else { steps };
+        let mut batches = Prefetcher::new(
+            self.train.clone(),
+            self.mix.clone(),
+            self.spec.clone(),
+            round,
+            state.progress.step,
+            end,
+            self.workers,
+        );
+        let round_start = Instant::now() - Duration::from_secs_f64(state.progress.round_seconds);
+        let mut display = RoundDisplay::new(
+            round,
+            settings.rounds + 1,
+            steps,
+            round_secs,
+            state.progress.step,
+            round_start,
+        );
+        let mut last_save = Instant::now();
+        let mut s = state.progress.step;
+        loop {
+            let elapsed = round_start.elapsed().as_secs_f64();
+            let lr = match round_secs {
+                Some(secs) if elapsed >= secs => break,
+                Some(secs) => timed_learning_rate(settings.adam.lr, elapsed / secs),
+                None if s >= steps => break,
+                None => learning_rate(settings.adam.lr, s, steps, settings.warmup_steps),
+            };
+            if round == 0 && s == settings.rewind_step && settings.rewind_step > 0 {
+                state.rewind_to = Some(read_params(&state.model));
+            }
+            let batch = batches.next_batch()?;
+            let (model, loss) = train_step(
+                state.model,
+                &mut state.optim,
+                device_masks.as_ref(),
+                batch,
+                lr,
+                self.shards,
+                self.device,
+            );
+            state.model = model;
+            ensure!(
+                loss.is_finite(),
+                "the loss became {loss} at round {round}, step {s}; try a lower --lr"
+            );
+            let losses = &mut state.progress.losses;
+            losses.push(loss);
+            if losses.len() > LOSS_WINDOW {
+                losses.remove(0);
+            }
+            s += 1;
+            state.progress.step = s;
+            display.step(s, loss, losses);
+            let stop = interrupt::requested();
+            if stop || (last_save.elapsed() >= self.every && (self.timed || s < steps)) {
+                state.progress.round_seconds = round_start.elapsed().as_secs_f64();
+                save(self.out, self.settings_json, &state)?;
+                last_save = Instant::now();
+            }
+            if stop {
+                display.finish();
+                return Err(Interrupted { round, step: s }.into());
+            }
+        }
+        display.finish();
+        state.progress.round_seconds = round_start.elapsed().as_secs_f64();
+        Ok(state)
     }
 }
 
