@@ -39,8 +39,12 @@ class PoolWorker {
       else call.resolve(data.result);
     };
     // An exception that escapes the worker (a crash, a trap outside a call) or a message it
-    // cannot read: whatever it was doing will never answer.
-    const fail = (e) => this.#fail(e?.message || 'the worker stopped');
+    // cannot read: whatever it was doing will never answer. The restore's rejection reports
+    // it, so it is not reported again as an uncaught error of the page (as Firefox would).
+    const fail = (e) => {
+      e.preventDefault();
+      this.#fail(e.message || 'the worker stopped');
+    };
     worker.onerror = fail;
     worker.onmessageerror = fail;
     this.#ready = this.#call('engine', [this.#ticket.slice()]);
