@@ -8,7 +8,7 @@ import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch } from '../tests/browser/chromium.mjs';
+import { launch } from '../tests/browser/browsers.mjs';
 import { serve } from '../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch } from '../tests/browser/chromium.mjs';
+import { launch } from '../tests/browser/browsers.mjs';
 import { serve } from '../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');

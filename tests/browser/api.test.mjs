@@ -4,7 +4,7 @@
 // Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { packageTestInputs, pageTest, repo } from './chromium.mjs';
+import { packageTestInputs, pageTest, repo } from './browsers.mjs';
 
 const { photos, photo } = packageTestInputs();
 

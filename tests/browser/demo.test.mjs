@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pageTest } from './chromium.mjs';
+import { pageTest } from './browsers.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 assert.ok(existsSync(join(repo, 'pkg/mirl.js')), 'pkg/ is missing: run bash scripts/build-pkg.sh');

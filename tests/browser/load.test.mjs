@@ -1,4 +1,4 @@
-// Load in headless Chromium: a 12-megapixel photo through WorkerRestorer with no options
+// Load in the browser: a 12-megapixel photo through WorkerRestorer with no options
 // (memory recorded: the worker's wasm memory and the page's peak resident memory), a
 // 32-megapixel photo far enough to reach its steady memory, and six restores at once on two
 // workers with one cancelled. Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
@@ -6,17 +6,20 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageTestInputs, pageTest, repo } from './chromium.mjs';
+import { browserName, packageTestInputs, pageTest, repo } from './browsers.mjs';
 
 const { photos, photo: name } = packageTestInputs();
 const photo = `/photos/${name}`;
 const MB = 2 ** 20;
 
-/** Resident memory of all Chromium renderer processes together (the page and its workers), in bytes. */
+/** How the browser's content processes (the page and its workers) are told from the others. */
+const RENDERER = { chromium: 'type=renderer', firefox: 'contentproc' }[browserName];
+
+/** Resident memory of all the browser's content processes together, in bytes. */
 function rendererMemory() {
   let pids = [];
   try {
-    pids = execFileSync('pgrep', ['-f', 'type=renderer'], { encoding: 'utf8' }).trim().split('\n');
+    pids = execFileSync('pgrep', ['-f', RENDERER], { encoding: 'utf8' }).trim().split('\n');
   } catch {
     return 0;
   }

@@ -25,3 +25,26 @@ export const message = async (f) => {
     return `${e.name}: ${e.message}`;
   }
 };
+
+/**
+ * Test hooks inside workers, the same in every browser (drivers cannot all run code in a
+ * worker): from now on, each worker the page starts runs its own script, then `install`
+ * (a self-contained function, run in the worker once the script has set `self.onmessage`).
+ * Returns the set of workers running; a hook listens for messages the page posts to them.
+ */
+export function hookWorkers(install) {
+  const live = new Set();
+  globalThis.Worker = class extends globalThis.Worker {
+    constructor(url, options) {
+      const script = `import ${JSON.stringify(new URL(url, location.href).href)};\n(${install})();`;
+      super(URL.createObjectURL(new Blob([script], { type: 'text/javascript' })), options);
+      live.add(this);
+    }
+
+    terminate() {
+      live.delete(this);
+      super.terminate();
+    }
+  };
+  return live;
+}

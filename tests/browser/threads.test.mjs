@@ -1,25 +1,14 @@
-// Tiles on several workers (`threads`), in headless Chromium on the CPU: the result must be
+// Tiles on several workers (`threads`), in the browser on the CPU: the result must be
 // byte-identical to one thread, progress must count every tile in order, an abort and a worker
 // that dies mid-restore must reject clearly and leave the restorer usable. Prints both times.
 // Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { packageTestInputs, pageTest, repo } from './chromium.mjs';
+import { packageTestInputs, pageTest, repo } from './browsers.mjs';
 
 const { photos, photo } = packageTestInputs();
 
 await pageTest('threads.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url }) => {
-  const workers = [];
-  page.on('worker', (w) => workers.push(w));
-  // The next tile any pool worker receives makes it throw outside any call, as a crash would.
-  await page.exposeFunction('crashNextTile', () => Promise.all(workers.map((w) => w.evaluate(() => {
-    const handle = self.onmessage;
-    self.onmessage = (event) => {
-      if (event.data?.method !== 'tile') return handle(event);
-      self.onmessage = handle;
-      setTimeout(() => { throw new Error('simulated crash'); });
-    };
-  }))));
   await page.goto(`${url}/test/threads.html`);
   await page.waitForFunction(() => window.ready === true);
   const r = await page.evaluate((u) => window.threads(u), `/photos/${photo}`);
