@@ -110,8 +110,15 @@ impl ModelBackend for burn::backend::Flex {
         }
     }
 
+    /// A pruned weight (at most [`SPARSE_DENSITY`] non-zero) runs from its non-zeros alone.
     fn conv2d_same(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        match f32s(&x).filter(|_| conv::columns_fit(dims4(&x), dims4(&weight)[2])) {
+        let dims = dims4(&x);
+        let [o, _, k, _] = dims4(&weight);
+        if let (Some(ws), Some(xs)) = (sparse_values(&weight), f32s(&x)) {
+            let [b, _, h, w] = dims;
+            return flex(super::cpu::sparse_conv(&xs, &ws, dims, o, k), &[b, o, h, w]);
+        }
+        match f32s(&x).filter(|_| conv::columns_fit(dims, k)) {
             Some(xs) => conv::forward_by_columns(&xs, dims4(&x), weight),
             None => conv::forward_by_burn::<Self>(x, weight),
         }
@@ -161,12 +168,8 @@ impl ModelBackend for burn::backend::Flex {
     fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         let [b, c, h, w] = dims4(&x);
         let out = dims4(&weight)[0];
-        let sparse = f32s(&weight).filter(|ws| {
-            let nonzero = ws.iter().filter(|&&v| v != 0.0).count();
-            (nonzero as f64) <= SPARSE_DENSITY * ws.len() as f64
-        });
         // The input is read (and made contiguous if need be) only for the sparse loop.
-        if let Some(ws) = sparse {
+        if let Some(ws) = sparse_values(&weight) {
             if let Some(xs) = f32s(&x) {
                 let y = super::cpu::sparse_pointwise(&xs, &ws, [b, c, h * w], out);
                 return flex(y, &[b, out, h, w]);
@@ -186,11 +189,21 @@ impl ModelBackend for burn::backend::Flex {
     }
 }
 
-/// Density up to which the CPU backend runs a 1x1 convolution from the weight's non-zeros: a
-/// matrix product stays faster above about half (natively, 16 to 64 input channels; the
-/// sparse loop took 0.3 of the product's time at 10%, 0.4-0.55 at 20%, 0.65-1.17 at 50%).
+/// Density up to which the CPU backend runs a 1x1 or 3x3 convolution from the weight's non-zeros
+/// (`bench/sparse_crossover.rs`): for a 1x1 convolution a matrix product stays faster above
+/// about half (natively, 16 to 64 input channels; the sparse loop took 0.3 of the product's
+/// time at 10%, 0.4-0.55 at 20%, 0.65-1.17 at 50%).
 #[cfg(feature = "flex")]
 pub const SPARSE_DENSITY: f64 = 0.4;
+
+/// A weight's values when at most [`SPARSE_DENSITY`] of them are non-zero.
+#[cfg(feature = "flex")]
+fn sparse_values(weight: &burn::backend::flex::FlexTensor) -> Option<std::borrow::Cow<'_, [f32]>> {
+    f32s(weight).filter(|ws| {
+        let nonzero = ws.iter().filter(|&&v| v != 0.0).count();
+        (nonzero as f64) <= SPARSE_DENSITY * ws.len() as f64
+    })
+}
 
 /// A CPU tensor's f32 values, row-major, borrowed where the tensor is laid out so already;
 /// `None` for another element type.

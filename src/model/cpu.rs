@@ -28,6 +28,10 @@ pub fn depthwise_conv(x: &[f32], weight: &[f32], [b, c, h, w]: [usize; 4], k: us
                 let xr = &xs[src * w..][..w];
                 for kx in 0..k {
                     let t = taps[ky * k + kx];
+                    // A pruned tap adds nothing.
+                    if t == 0.0 {
+                        continue;
+                    }
                     let Some((j0, j1)) = output_columns(w, p, kx) else {
                         continue;
                     };
@@ -324,6 +328,60 @@ pub fn sparse_pointwise(x: &[f32], weight: &[f32], [b, c, hw]: [usize; 3], o: us
     out
 }
 
+/// A k x k convolution with "same" zero padding from a mostly-zero weight: `x` is [b, c, h, w],
+/// `weight` [o, c, k, k]; the result is [b, o, h, w]. Each output plane adds up the shifted input
+/// rows its non-zero weights name, so the work is proportional to the non-zeros; rows go in
+/// bands that keep an output plane's band in cache while its taps add into it.
+#[multiversion(targets = "simd")]
+pub fn sparse_conv(
+    x: &[f32],
+    weight: &[f32],
+    [b, c, h, w]: [usize; 4],
+    o: usize,
+    k: usize,
+) -> Vec<f32> {
+    let band = (4096 / w).max(1);
+    let p = k / 2;
+    // Per output channel: (input channel, ky, kx, value) of each non-zero.
+    let taps: Vec<Vec<(usize, usize, usize, f32)>> = weight
+        .chunks_exact(c * k * k)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|&(_, &v)| v != 0.0)
+                .map(|(i, &v)| (i / (k * k), i / k % k, i % k, v))
+                .collect()
+        })
+        .collect();
+    let mut out = vec![0.0f32; b * o * h * w];
+    for (xs, os) in x
+        .chunks_exact(c * h * w)
+        .zip(out.chunks_exact_mut(o * h * w))
+    {
+        for top in (0..h).step_by(band) {
+            let rows = top..(top + band).min(h);
+            for (plane, taps) in os.chunks_exact_mut(h * w).zip(&taps) {
+                for &(ch, ky, kx, v) in taps {
+                    let Some((j0, j1)) = output_columns(w, p, kx) else {
+                        continue;
+                    };
+                    let input = &xs[ch * h * w..][..h * w];
+                    for i in rows.clone() {
+                        let Some(src) = source_row(i, ky, p, h) else {
+                            continue;
+                        };
+                        let xs = &input[src * w + j0 + kx - p..][..j1 - j0];
+                        for (d, s) in plane[i * w + j0..i * w + j1].iter_mut().zip(xs) {
+                            *d += v * s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use burn::backend::Flex;
@@ -381,5 +439,45 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 1e-5, "largest difference {worst}");
+    }
+
+    /// The sparse k x k convolution against burn's, for k 1, 3 and 5, over several row bands,
+    /// with whole output channels, input channels and taps of zeros.
+    #[test]
+    fn sparse_conv_matches_burns_convolution() {
+        use burn::tensor::module::conv2d;
+        use burn::tensor::ops::ConvOptions;
+        let ([b, c, h, w], o) = ([2, 5, 37, 300], 7);
+        let x: Vec<f32> = (0..b * c * h * w)
+            .map(|i| ((i * 7919) % 997) as f32 / 997.0 - 0.5)
+            .collect();
+        for k in [1, 3, 5] {
+            let weight: Vec<f32> = (0..o * c * k * k)
+                .map(|i| {
+                    let (out, ch) = (i / (c * k * k), i / (k * k) % c);
+                    if i % 4 == 1 && out != 2 && ch != 4 {
+                        (i % 13) as f32 * 0.1 - 0.6
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let ours = super::sparse_conv(&x, &weight, [b, c, h, w], o, k);
+            let t = |v: &[f32], shape: [usize; 4]| {
+                Tensor::<Flex, 4>::from_data(
+                    TensorData::new(v.to_vec(), shape),
+                    &Default::default(),
+                )
+            };
+            let options = ConvOptions::new([1, 1], [k / 2, k / 2], [1, 1], 1);
+            let reference = conv2d(t(&x, [b, c, h, w]), t(&weight, [o, c, k, k]), None, options);
+            let reference = reference.into_data().into_vec::<f32>().unwrap();
+            let worst = ours
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "k {k}: largest difference {worst}");
+        }
     }
 }
