@@ -1,0 +1,87 @@
+// A pruned ticket against a dense one of the same network, on the CPU in one headless Chromium
+// page: the same noisy photo crops, warm restores alternating between the two restorers, and
+// the median of each with their ratio. Where a 1x1 convolution's weight is sparse enough,
+// the CPU core runs it from the non-zeros (src/model/backend.rs); the 3x3 and depthwise
+// convolutions stay dense, so the ratio says what the pruning saves in time, not just bytes.
+//   node bench/sparse.mjs --dense D.mirl --sparse S.mirl [--sizes 256,512] [--runs 5]
+// Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data (or $MIRL_SHARED).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, packageTestInputs } from '../tests/browser/browsers.mjs';
+import { serve } from '../scripts/serve.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const option = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const tickets = { dense: option('dense'), sparse: option('sparse') };
+for (const [role, path] of Object.entries(tickets)) {
+  assert.ok(path, `--${role} T.mirl is required`);
+  assert.ok(existsSync(path), `--${role}: no such ticket: ${path}`);
+}
+const sizes = option('sizes', '256,512').split(',').map(Number);
+assert.ok(sizes.every((s) => Number.isInteger(s) && s >= 8), `--sizes must be whole numbers of pixels: ${sizes}`);
+const runs = Number(option('runs', 5));
+assert.ok(Number.isInteger(runs) && runs > 0, '--runs must be a whole number above 0');
+
+const { photos, photo } = packageTestInputs();
+const mounts = {
+  '/pkg/': join(repo, 'pkg'),
+  '/bench/': join(repo, 'bench'),
+  '/test/': join(repo, 'tests/browser'),
+  '/photos/': photos,
+  '/dense/': dirname(resolve(tickets.dense)),
+  '/sparse/': dirname(resolve(tickets.sparse)),
+};
+const { server, url } = await serve(mounts);
+const browser = await launch();
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(0);
+  await page.goto(`${url}/bench/browser.html`);
+  const r = await page.evaluate(async ([dense, sparse, photoUrl, sizes, runs]) => {
+    const { photo } = await import('/test/pages.js');
+    const { default: init, Restorer, degrade } = await import('/pkg/mirl.js');
+    await init();
+    const ticket = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+    const restorers = {
+      dense: await Restorer.create({ backend: 'cpu', ticket: await ticket(dense) }),
+      sparse: await Restorer.create({ backend: 'cpu', ticket: await ticket(sparse) }),
+    };
+    const rows = [];
+    for (const size of sizes) {
+      const noisy = degrade(await photo(photoUrl, size, size, { scale: true }), 'noise:25', 1);
+      const times = { dense: [], sparse: [] };
+      // One restore each to warm up, then alternating, so that both see the same machine.
+      for (const r of Object.values(restorers)) await r.restore(noisy);
+      for (let i = 0; i < runs; i++) {
+        for (const [name, r] of Object.entries(restorers)) {
+          const t0 = performance.now();
+          await r.restore(noisy);
+          times[name].push(performance.now() - t0);
+        }
+      }
+      rows.push({ size, times });
+    }
+    const info = Object.fromEntries(Object.entries(restorers).map(([k, r]) => [k, r.info()]));
+    return { rows, info };
+  }, [`/dense/${basename(tickets.dense)}`, `/sparse/${basename(tickets.sparse)}`, `/photos/${photo}`, sizes, runs]);
+
+  for (const [role, i] of Object.entries(r.info)) {
+    console.log(`${role}: ${tickets[role]}: ${i.config.dim} channels, ${i.parameters} parameters, ` +
+      `${i.nonzero} non-zero (${(100 * i.density).toFixed(1)}%; prunable ${(100 * i.prunable_density).toFixed(1)}%)`);
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  console.log('| size | dense median ms | sparse median ms | sparse / dense |');
+  console.log('|---|---|---|---|');
+  for (const { size, times } of r.rows) {
+    const [d, s] = [median(times.dense), median(times.sparse)];
+    console.log(`| ${size}x${size} | ${d.toFixed(0)} | ${s.toFixed(0)} | ${(s / d).toFixed(2)} |`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
