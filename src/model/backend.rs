@@ -114,8 +114,9 @@ impl ModelBackend for burn::backend::Flex {
     fn conv2d_same(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         let dims = dims4(&x);
         let [o, _, k, _] = dims4(&weight);
-        if let (Some(ws), Some(xs)) = (sparse_values(&weight), f32s(&x)) {
-            let [b, _, h, w] = dims;
+        let [b, _, h, w] = dims;
+        let density = SPARSE_DENSITY * (w as f64 / SPARSE_ROW_WIDTH as f64).min(1.0);
+        if let (Some(ws), Some(xs)) = (sparse_values(&weight, density), f32s(&x)) {
             return flex(super::cpu::sparse_conv(&xs, &ws, dims, o, k), &[b, o, h, w]);
         }
         match f32s(&x).filter(|_| conv::columns_fit(dims, k)) {
@@ -169,7 +170,7 @@ impl ModelBackend for burn::backend::Flex {
         let [b, c, h, w] = dims4(&x);
         let out = dims4(&weight)[0];
         // The input is read (and made contiguous if need be) only for the sparse loop.
-        if let Some(ws) = sparse_values(&weight) {
+        if let Some(ws) = sparse_values(&weight, SPARSE_DENSITY) {
             if let Some(xs) = f32s(&x) {
                 let y = super::cpu::sparse_pointwise(&xs, &ws, [b, c, h * w], out);
                 return flex(y, &[b, out, h, w]);
@@ -190,18 +191,28 @@ impl ModelBackend for burn::backend::Flex {
 }
 
 /// Density up to which the CPU backend runs a 1x1 or 3x3 convolution from the weight's non-zeros
-/// (`bench/sparse_crossover.rs`): for a 1x1 convolution a matrix product stays faster above
-/// about half (natively, 16 to 64 input channels; the sparse loop took 0.3 of the product's
-/// time at 10%, 0.4-0.55 at 20%, 0.65-1.17 at 50%).
+/// (natively, one thread, `bench/sparse_crossover.rs`). A 1x1 convolution's matrix product
+/// stays faster above about half (16 to 64 input channels: the sparse loop took 0.2-0.45 of
+/// its time at 10%, 0.5-1.1 at 50%). A 3x3 one's sparse loop beats burn's convolution up to 50%
+/// and beyond on rows of 128 pixels or more, but only up to 20% on rows of 32 (128 channels):
+/// below [`SPARSE_ROW_WIDTH`] the threshold shrinks with the width.
 #[cfg(feature = "flex")]
 pub const SPARSE_DENSITY: f64 = 0.4;
 
-/// A weight's values when at most [`SPARSE_DENSITY`] of them are non-zero.
+/// Row width below which a 3x3 convolution's sparse threshold shrinks in proportion: its loop
+/// runs along rows, and on short ones the loop's overhead outweighs the zeros it skips.
 #[cfg(feature = "flex")]
-fn sparse_values(weight: &burn::backend::flex::FlexTensor) -> Option<std::borrow::Cow<'_, [f32]>> {
+pub const SPARSE_ROW_WIDTH: usize = 64;
+
+/// A weight's values when at most `density` of them are non-zero.
+#[cfg(feature = "flex")]
+fn sparse_values(
+    weight: &burn::backend::flex::FlexTensor,
+    density: f64,
+) -> Option<std::borrow::Cow<'_, [f32]>> {
     f32s(weight).filter(|ws| {
         let nonzero = ws.iter().filter(|&&v| v != 0.0).count();
-        (nonzero as f64) <= SPARSE_DENSITY * ws.len() as f64
+        (nonzero as f64) <= density * ws.len() as f64
     })
 }
 
