@@ -387,6 +387,19 @@ mod tests {
     use burn::backend::Flex;
     use burn::tensor::{Tensor, TensorData};
 
+    fn tensor<const D: usize>(values: &[f32], shape: [usize; D]) -> Tensor<Flex, D> {
+        Tensor::from_data(TensorData::new(values.to_vec(), shape), &Default::default())
+    }
+
+    /// The largest |a - b| over a burn result `b`.
+    fn largest_difference<const D: usize>(a: &[f32], b: Tensor<Flex, D>) -> f32 {
+        let b = b.into_data().into_vec::<f32>().unwrap();
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
     /// The fused gate against burn's GELU (libm's erf) on the CPU backend, over the whole range
     /// where GELU is not yet 0 or x, and beyond.
     #[test]
@@ -394,13 +407,8 @@ mod tests {
         let a: Vec<f32> = (-12_000..=12_000).map(|i| i as f32 * 1e-3).collect();
         let b: Vec<f32> = a.iter().map(|v| 1.0 - 0.3 * v.sin()).collect();
         let ours = super::gelu_gate(&a, &b);
-        let t = |v: &[f32]| {
-            Tensor::<Flex, 1>::from_data(
-                TensorData::new(v.to_vec(), [v.len()]),
-                &Default::default(),
-            )
-        };
-        let reference = burn::tensor::activation::gelu(t(&a)) * t(&b);
+        let reference =
+            burn::tensor::activation::gelu(tensor(&a, [a.len()])) * tensor(&b, [b.len()]);
         let reference = reference.into_data().into_vec::<f32>().unwrap();
         let worst = ours
             .iter()
@@ -428,16 +436,8 @@ mod tests {
             })
             .collect();
         let ours = super::sparse_pointwise(&x, &w, [b, c, hw], o);
-        let t = |v: &[f32], shape: [usize; 3]| {
-            Tensor::<Flex, 3>::from_data(TensorData::new(v.to_vec(), shape), &Default::default())
-        };
-        let reference = t(&w, [1, o, c]).matmul(t(&x, [b, c, hw]));
-        let reference = reference.into_data().into_vec::<f32>().unwrap();
-        let worst = ours
-            .iter()
-            .zip(&reference)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let reference = tensor(&w, [1, o, c]).matmul(tensor(&x, [b, c, hw]));
+        let worst = largest_difference(&ours, reference);
         assert!(worst < 1e-5, "largest difference {worst}");
     }
 
@@ -463,20 +463,9 @@ mod tests {
                 })
                 .collect();
             let ours = super::sparse_conv(&x, &weight, [b, c, h, w], o, k);
-            let t = |v: &[f32], shape: [usize; 4]| {
-                Tensor::<Flex, 4>::from_data(
-                    TensorData::new(v.to_vec(), shape),
-                    &Default::default(),
-                )
-            };
             let options = ConvOptions::new([1, 1], [k / 2, k / 2], [1, 1], 1);
-            let reference = conv2d(t(&x, [b, c, h, w]), t(&weight, [o, c, k, k]), None, options);
-            let reference = reference.into_data().into_vec::<f32>().unwrap();
-            let worst = ours
-                .iter()
-                .zip(&reference)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let (x, weight) = (tensor(&x, [b, c, h, w]), tensor(&weight, [o, c, k, k]));
+            let worst = largest_difference(&ours, conv2d(x, weight, None, options));
             assert!(worst < 1e-5, "k {k}: largest difference {worst}");
         }
     }
