@@ -116,8 +116,11 @@ impl ModelBackend for burn::backend::Flex {
         let [o, _, k, _] = dims4(&weight);
         let [b, _, h, w] = dims;
         let density = SPARSE_DENSITY * (w as f64 / SPARSE_ROW_WIDTH as f64).min(1.0);
-        if let (Some(ws), Some(xs)) = (sparse_values(&weight, density), f32s(&x)) {
-            return flex(super::cpu::sparse_conv(&xs, &ws, dims, o, k), &[b, o, h, w]);
+        // The input is read (and made contiguous if need be) only for the sparse loop.
+        if let Some(ws) = sparse_values(&weight, density) {
+            if let Some(xs) = f32s(&x) {
+                return flex(super::cpu::sparse_conv(&xs, &ws, dims, o, k), &[b, o, h, w]);
+            }
         }
         match f32s(&x).filter(|_| conv::columns_fit(dims, k)) {
             Some(xs) => conv::forward_by_columns(&xs, dims4(&x), weight),
