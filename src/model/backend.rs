@@ -123,7 +123,7 @@ impl ModelBackend for burn::backend::Flex {
             }
         }
         match f32s(&x).filter(|_| conv::columns_fit(dims, k)) {
-            Some(xs) => conv::forward_by_columns(&xs, dims4(&x), weight),
+            Some(xs) => conv::forward_by_columns(&xs, dims, weight),
             None => conv::forward_by_burn::<Self>(x, weight),
         }
     }
