@@ -12,8 +12,8 @@ DATA="$SHARED/data/train/cbsd432"
 [ -d "$DATA" ] || { echo "missing training photos: $DATA (set MIRL_SHARED)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
 if [ -z "${BIN:-}" ]; then
-  cargo build -p native-trainer
-  BIN=$CARGO_TARGET_DIR/debug/native-trainer
+  cargo build --profile profiling -p native-trainer
+  BIN=$CARGO_TARGET_DIR/profiling/native-trainer
 fi
 preset=$([ "$NET" = tiny ] && echo quick || echo small)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT

@@ -1,5 +1,6 @@
 //! native-trainer: make, import, inspect and run MIR-L restoration tickets.
 
+mod alloc;
 mod backend;
 mod commands;
 mod data;
@@ -50,6 +51,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    alloc::keep_freed_memory();
     // Like other Unix tools (and ripgrep), end quietly when the reader of our output goes
     // away (`native-trainer inspect T.mirl | head`), instead of panicking in println!.
     #[cfg(unix)]

@@ -284,3 +284,67 @@ fn a_closed_stdout_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `scripts/gpu-train.sh` (a GPU lent for minutes) refuses what cannot work before it starts:
+/// a missing or empty photos folder, a budget that is not whole seconds or too small for
+/// kernel compilation, a missing binary, and a binary built without the cuda backend.
+#[test]
+fn the_gpu_script_refuses_bad_input() {
+    use std::process::Command;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/gpu-train.sh");
+    let bin = env!("CARGO_BIN_EXE_native-trainer");
+    let dir = tempfile::tempdir().unwrap();
+    let (empty, photos) = (dir.path().join("empty"), dir.path().join("photos"));
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::write(photos.join("a.png"), b"").unwrap();
+    let out = dir.path().join("run");
+    let refusal = |data: &Path, budget: &str, bin: &str| {
+        let run = Command::new("bash")
+            .arg(&script)
+            .args([
+                "--data".as_ref(),
+                data.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ])
+            .args(["--budget", budget, "--bin", bin])
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{run:?}");
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let cases = [
+        (
+            dir.path().join("missing"),
+            "600",
+            bin,
+            "no photos folder at",
+        ),
+        (
+            empty.clone(),
+            "600",
+            bin,
+            "holds no PNG, JPEG or BMP photos",
+        ),
+        (photos.clone(), "ten", bin, "--budget must be whole seconds"),
+        (photos.clone(), "60", bin, "a budget of 60 s is too small"),
+        (
+            photos.clone(),
+            "600",
+            "/nonexistent/native-trainer",
+            "no native-trainer at",
+        ),
+    ];
+    for (data, budget, bin, expected) in cases {
+        let msg = refusal(&data, budget, bin);
+        assert!(msg.contains(expected), "expected '{expected}' in: {msg}");
+    }
+    // This test's binary has the cuda backend only when built with `--features cuda`.
+    let version = Command::new(bin).arg("--version").output().unwrap();
+    if !String::from_utf8_lossy(&version.stdout).contains("cuda") {
+        let msg = refusal(&photos, "600", bin);
+        assert!(msg.contains("was built without the cuda backend"), "{msg}");
+    }
+    assert!(!out.exists(), "a refused run wrote {}", out.display());
+}

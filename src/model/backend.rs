@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use super::{blocks, conv, depthwise, layer_norm};
+use super::{blocks, conv, depthwise, layer_norm, sampling};
 
 /// A burn backend the network runs on.
 pub trait ModelBackend: Backend {
@@ -73,6 +73,18 @@ pub trait ModelBackend: Backend {
     /// keeps burn's operations and their gradients.
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         blocks::gelu_gate_by_burn::<Self>(a, b)
+    }
+
+    /// PixelShuffle(2): `x` [batch, 4c, h, w] to [batch, c, 2h, 2w], output channel c at
+    /// (2y + i, 2x + j) reading input channel 4c + 2i + j at (y, x). The autodiff backend keeps
+    /// burn's operations (a reshape and a permutation) and their gradients.
+    fn pixel_shuffle(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        sampling::pixel_shuffle_by_burn::<Self>(x)
+    }
+
+    /// PixelUnshuffle(2), the inverse of [`pixel_shuffle`](Self::pixel_shuffle).
+    fn pixel_unshuffle(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        sampling::pixel_unshuffle_by_burn::<Self>(x)
     }
 }
 
@@ -189,6 +201,29 @@ impl ModelBackend for burn::backend::Flex {
                 flex(super::cpu::gelu_gate(&xs, &ys), &shape)
             }
             _ => blocks::gelu_gate_by_burn::<Self>(a, b),
+        }
+    }
+
+    /// A row loop, where burn-flex copies the permuted view one strided index at a time.
+    fn pixel_shuffle(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let [b, c, h, w] = dims4(&x);
+        match f32s(&x) {
+            Some(xs) => flex(
+                super::cpu::pixel_shuffle(&xs, [b, c, h, w]),
+                &[b, c / 4, 2 * h, 2 * w],
+            ),
+            None => sampling::pixel_shuffle_by_burn::<Self>(x),
+        }
+    }
+
+    fn pixel_unshuffle(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let [b, c, h, w] = dims4(&x);
+        match f32s(&x) {
+            Some(xs) => flex(
+                super::cpu::pixel_unshuffle(&xs, [b, c, h, w]),
+                &[b, 4 * c, h / 2, w / 2],
+            ),
+            None => sampling::pixel_unshuffle_by_burn::<Self>(x),
         }
     }
 }

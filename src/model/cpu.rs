@@ -8,10 +8,8 @@ use multiversion::multiversion;
 use super::layer_norm::EPS;
 
 /// A depthwise convolution with "same" zero padding: `x` is [b, c, h, w], `weight` [c, 1, k, k].
-/// Each output row takes all k² taps in one pass, rather than one pass over the plane a tap.
 #[multiversion(targets = "simd")]
 pub fn depthwise_conv(x: &[f32], weight: &[f32], [b, c, h, w]: [usize; 4], k: usize) -> Vec<f32> {
-    let p = k / 2;
     let mut out = vec![0.0f32; x.len()];
     for (plane, (xs, os)) in x
         .chunks_exact(h * w)
@@ -21,29 +19,81 @@ pub fn depthwise_conv(x: &[f32], weight: &[f32], [b, c, h, w]: [usize; 4], k: us
     {
         let taps = &weight[(plane % c) * k * k..][..k * k];
         for (i, row) in os.chunks_exact_mut(w).enumerate() {
-            for ky in 0..k {
-                let Some(src) = source_row(i, ky, p, h) else {
-                    continue;
-                };
-                let xr = &xs[src * w..][..w];
-                for kx in 0..k {
-                    let t = taps[ky * k + kx];
-                    // A pruned tap adds nothing.
-                    if t == 0.0 {
-                        continue;
-                    }
-                    let Some((j0, j1)) = output_columns(w, p, kx) else {
-                        continue;
-                    };
-                    let xs = &xr[j0 + kx - p..j1 + kx - p];
-                    for (o, v) in row[j0..j1].iter_mut().zip(xs) {
-                        *o += t * v;
-                    }
-                }
-            }
+            depthwise_row(row, xs, taps, i, k);
         }
     }
     out
+}
+
+/// Output row i of a depthwise convolution of the plane `xs` (rows of `row.len()` pixels) with
+/// the k x k `taps`, added into `row` (zeros on entry).
+#[inline(always)]
+fn depthwise_row(row: &mut [f32], xs: &[f32], taps: &[f32], i: usize, k: usize) {
+    let w = row.len();
+    let h = xs.len() / w;
+    let p = k / 2;
+    if k == 3 && (1..h.saturating_sub(1)).contains(&i) && w >= 3 {
+        let rows = [
+            &xs[(i - 1) * w..][..w],
+            &xs[i * w..][..w],
+            &xs[(i + 1) * w..][..w],
+        ];
+        return depthwise_row_3x3(row, rows, taps.try_into().unwrap());
+    }
+    // Otherwise a pass over the row a tap.
+    for ky in 0..k {
+        let Some(src) = source_row(i, ky, p, h) else {
+            continue;
+        };
+        let xr = &xs[src * w..][..w];
+        for kx in 0..k {
+            let t = taps[ky * k + kx];
+            // A pruned tap adds nothing.
+            if t == 0.0 {
+                continue;
+            }
+            let Some((j0, j1)) = output_columns(w, p, kx) else {
+                continue;
+            };
+            let xs = &xr[j0 + kx - p..j1 + kx - p];
+            for (o, v) in row[j0..j1].iter_mut().zip(xs) {
+                *o += t * v;
+            }
+        }
+    }
+}
+
+/// One output row of a 3x3 depthwise convolution whose three input rows are all inside the
+/// image: the nine taps in one pass (the output read and written once, not once a tap), in the
+/// (ky, kx) order of the pass-a-tap loop, so the sums are the same for finite inputs.
+#[inline(always)]
+fn depthwise_row_3x3(row: &mut [f32], [r0, r1, r2]: [&[f32]; 3], t: &[f32; 9]) {
+    let w = row.len();
+    let n = w - 2;
+    let (a0, b0, c0) = (&r0[..n], &r0[1..][..n], &r0[2..][..n]);
+    let (a1, b1, c1) = (&r1[..n], &r1[1..][..n], &r1[2..][..n]);
+    let (a2, b2, c2) = (&r2[..n], &r2[1..][..n], &r2[2..][..n]);
+    let out = &mut row[1..][..n];
+    for j in 0..n {
+        out[j] = t[0] * a0[j]
+            + t[1] * b0[j]
+            + t[2] * c0[j]
+            + t[3] * a1[j]
+            + t[4] * b1[j]
+            + t[5] * c1[j]
+            + t[6] * a2[j]
+            + t[7] * b2[j]
+            + t[8] * c2[j];
+    }
+    // The two edge columns, without the taps that fall outside the row.
+    row[0] =
+        t[1] * r0[0] + t[2] * r0[1] + t[4] * r1[0] + t[5] * r1[1] + t[7] * r2[0] + t[8] * r2[1];
+    row[w - 1] = t[0] * r0[w - 2]
+        + t[1] * r0[w - 1]
+        + t[3] * r1[w - 2]
+        + t[4] * r1[w - 1]
+        + t[6] * r2[w - 2]
+        + t[7] * r2[w - 1];
 }
 
 /// The unfolded columns of `x` [b, c, h, w] for a k x k convolution with "same" zero padding:
@@ -316,9 +366,20 @@ pub fn sparse_pointwise(x: &[f32], weight: &[f32], [b, c, hw]: [usize; 3], o: us
             let len = BLOCK.min(hw - start);
             for (r, row) in rows.iter().enumerate() {
                 let dst = &mut os[r * hw + start..][..len];
-                for &(i, w) in row {
-                    let src = &xs[i * hw + start..][..len];
-                    for (d, s) in dst.iter_mut().zip(src) {
+                let src = |i: usize| &xs[i * hw + start..][..len];
+                // Four non-zeros a pass, so that the output is read and written once for four;
+                // the sum keeps the order of a pass each.
+                let quads = row.chunks_exact(4);
+                let rest = quads.remainder();
+                for q in quads {
+                    let (w0, w1, w2, w3) = (q[0].1, q[1].1, q[2].1, q[3].1);
+                    let (s0, s1, s2, s3) = (src(q[0].0), src(q[1].0), src(q[2].0), src(q[3].0));
+                    for j in 0..len {
+                        dst[j] = dst[j] + w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j];
+                    }
+                }
+                for &(i, w) in rest {
+                    for (d, s) in dst.iter_mut().zip(src(i)) {
                         *d += w * s;
                     }
                 }
@@ -376,6 +437,43 @@ pub fn sparse_conv(
                         }
                     }
                 }
+            }
+        }
+    }
+    out
+}
+
+/// PixelShuffle(2): `x` [b, 4c, h, w] to [b, c, 2h, 2w]; output channel c at (2y + i, 2x + j)
+/// reads input channel 4c + 2i + j at (y, x). Each output row interleaves two input rows.
+pub fn pixel_shuffle(x: &[f32], [b, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    for (plane, os) in out.chunks_exact_mut(4 * h * w).enumerate().take(b * c / 4) {
+        let xs = &x[plane * 4 * h * w..][..4 * h * w];
+        for (r, row) in os.chunks_exact_mut(2 * w).enumerate() {
+            let (y, i) = (r / 2, r % 2);
+            let left = &xs[(2 * i * h + y) * w..][..w];
+            let right = &xs[((2 * i + 1) * h + y) * w..][..w];
+            for ((pair, &l), &r) in row.chunks_exact_mut(2).zip(left).zip(right) {
+                pair.copy_from_slice(&[l, r]);
+            }
+        }
+    }
+    out
+}
+
+/// PixelUnshuffle(2), the inverse of [`pixel_shuffle`]: `x` [b, c, h, w] to [b, 4c, h/2, w/2].
+pub fn pixel_unshuffle(x: &[f32], [b, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = vec![0.0f32; x.len()];
+    for (plane, os) in out.chunks_exact_mut(4 * oh * ow).enumerate().take(b * c) {
+        let xs = &x[plane * h * w..][..h * w];
+        for r in 0..2 * oh {
+            let (y, i) = (r / 2, r % 2);
+            let src = &xs[r * w..][..2 * ow];
+            let (left, right) = os[2 * i * oh * ow..][..2 * oh * ow].split_at_mut(oh * ow);
+            let (left, right) = (&mut left[y * ow..][..ow], &mut right[y * ow..][..ow]);
+            for ((pair, l), r) in src.chunks_exact(2).zip(left).zip(right) {
+                (*l, *r) = (pair[0], pair[1]);
             }
         }
     }
@@ -468,5 +566,61 @@ mod tests {
             let worst = largest_difference(&ours, conv2d(x, weight, None, options));
             assert!(worst < 1e-5, "k {k}: largest difference {worst}");
         }
+    }
+
+    /// The depthwise convolution against burn's grouped one, for k 3 and 5, on rows narrower
+    /// than its window and wider, with pruned taps.
+    #[test]
+    fn depthwise_conv_matches_burns_convolution() {
+        use burn::tensor::module::conv2d;
+        use burn::tensor::ops::ConvOptions;
+        let [b, c] = [2, 3];
+        for (k, h, w) in [(3, 5, 1), (3, 4, 2), (5, 3, 4), (3, 9, 13), (5, 7, 30)] {
+            let x: Vec<f32> = (0..b * c * h * w)
+                .map(|i| ((i * 7919) % 997) as f32 / 997.0 - 0.5)
+                .collect();
+            let weight: Vec<f32> = (0..c * k * k)
+                .map(|i| {
+                    if i % 4 == 2 {
+                        0.0
+                    } else {
+                        (i % 11) as f32 * 0.1 - 0.5
+                    }
+                })
+                .collect();
+            let ours = super::depthwise_conv(&x, &weight, [b, c, h, w], k);
+            let options = ConvOptions::new([1, 1], [k / 2, k / 2], [1, 1], c);
+            let (x, weight) = (tensor(&x, [b, c, h, w]), tensor(&weight, [c, 1, k, k]));
+            let worst = largest_difference(&ours, conv2d(x, weight, None, options));
+            assert!(worst < 1e-5, "k {k}, {h}x{w}: largest difference {worst}");
+        }
+    }
+
+    /// The pixel (un)shuffle loops against burn's reshapes and permutations, both ways.
+    #[test]
+    fn pixel_shuffles_match_burns_permutation() {
+        use crate::model::sampling::{pixel_shuffle_by_burn, pixel_unshuffle_by_burn};
+        let [b, c, h, w] = [2, 8, 6, 10];
+        let x: Vec<f32> = (0..b * c * h * w).map(|i| i as f32).collect();
+        let burn = |f: fn(_) -> _| {
+            Tensor::<Flex, 4>::from_primitive(burn::tensor::TensorPrimitive::Float(f(tensor(
+                &x,
+                [b, c, h, w],
+            )
+            .into_primitive()
+            .tensor())))
+        };
+        let ours = super::pixel_shuffle(&x, [b, c, h, w]);
+        assert_eq!(
+            largest_difference(&ours, burn(pixel_shuffle_by_burn::<Flex>)),
+            0.0
+        );
+        let ours = super::pixel_unshuffle(&x, [b, c, h, w]);
+        assert_eq!(
+            largest_difference(&ours, burn(pixel_unshuffle_by_burn::<Flex>)),
+            0.0
+        );
+        let back = super::pixel_shuffle(&ours, [b, 4 * c, h / 2, w / 2]);
+        assert_eq!(back, x);
     }
 }

@@ -17,13 +17,26 @@ pub struct RoundReport {
     pub steps: u64,
     /// Mean L1 loss over the round's last steps.
     pub final_loss: f64,
-    /// Validation PSNR (dB) of the degraded input and of the output, per task.
+    /// Validation PSNR (dB) of the degraded input and of the output, per task; infinite where
+    /// an image came out identical to the clean one (a degradation that left a crop unchanged).
+    #[serde(deserialize_with = "psnr_map")]
     pub val_input_psnr: BTreeMap<String, f64>,
+    #[serde(deserialize_with = "psnr_map")]
     pub val_psnr: BTreeMap<String, f64>,
     pub seconds: f64,
     /// The round's ticket, relative to the run folder.
     pub ticket: String,
     pub ticket_bytes: usize,
+}
+
+/// A PSNR map as serde_json writes it: JSON has no infinity, so an infinite PSNR is written as
+/// null, and read back here as infinity.
+fn psnr_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+    let map = BTreeMap::<String, Option<f64>>::deserialize(d)?;
+    Ok(map
+        .into_iter()
+        .map(|(task, psnr)| (task, psnr.unwrap_or(f64::INFINITY)))
+        .collect())
 }
 
 /// report.md: the settings and a table of rounds.
@@ -75,4 +88,31 @@ pub fn markdown(title: &str, settings: &serde_json::Value, rows: &[RoundReport])
         serde_json::to_string_pretty(settings).unwrap_or_default()
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An infinite PSNR (a crop the degradation left unchanged) survives report.json and back,
+    /// as the checkpoint and the random-reinit control read it.
+    #[test]
+    fn an_infinite_psnr_round_trips() {
+        let psnr = |v: f64| BTreeMap::from([("rain".to_string(), v), ("haze".to_string(), 28.5)]);
+        let row = RoundReport {
+            round: 0,
+            density: 1.0,
+            density_all: 1.0,
+            nonzero: 10,
+            steps: 6,
+            final_loss: 0.08,
+            val_input_psnr: psnr(f64::INFINITY),
+            val_psnr: psnr(24.9),
+            seconds: 16.2,
+            ticket: "round-00.mirl".into(),
+            ticket_bytes: 100,
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        assert_eq!(serde_json::from_str::<RoundReport>(&json).unwrap(), row);
+    }
 }
