@@ -196,3 +196,70 @@ async fn large_photos_are_tiled_by_default() {
         job.tiles()
     );
 }
+
+/// Largest |a - b| / max(|b|, 1) between a WebGPU result and the CPU's.
+async fn gpu_cpu_gap<const D: usize>(gpu: Tensor<Wgpu, D>, cpu: Tensor<Flex, D>) -> f32 {
+    let gpu = gpu
+        .into_data_async()
+        .await
+        .unwrap()
+        .into_vec::<f32>()
+        .unwrap();
+    let cpu = cpu.into_data().into_vec::<f32>().unwrap();
+    gpu.iter()
+        .zip(&cpu)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0, f32::max)
+}
+
+/// The reductions over all pixels of a tile that the network makes (attention's q·kᵀ, the
+/// norms of q and k) and the whole network, on WebGPU against the CPU, on tiles past the size
+/// (16,384 pixels) where Firefox's WebGPU matrix product goes wrong.
+#[wasm_bindgen_test]
+async fn webgpu_matches_the_cpu_on_large_tiles() {
+    use burn::tensor::TensorPrimitive;
+    let device = webgpu_device().await;
+    let (mut report, mut worst) = (String::new(), 0.0f32);
+    for n in [4096usize, 16384, 20480, 32768] {
+        let values: Vec<f32> = (0..8 * n)
+            .map(|i| ((i * 7919) % 997) as f32 / 997.0 - 0.5)
+            .collect();
+        let gpu =
+            Tensor::<Wgpu, 4>::from_data(TensorData::new(values.clone(), [1, 1, 8, n]), &device);
+        let cpu = Tensor::<Flex, 4>::from_data(
+            TensorData::new(values, [1, 1, 8, n]),
+            &Default::default(),
+        );
+        let gram = gpu_cpu_gap(
+            Tensor::<Wgpu, 4>::from_primitive(TensorPrimitive::Float(Wgpu::gram(
+                gpu.clone().into_primitive().tensor(),
+                gpu.clone().into_primitive().tensor(),
+            ))),
+            Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(Flex::gram(
+                cpu.clone().into_primitive().tensor(),
+                cpu.clone().into_primitive().tensor(),
+            ))),
+        )
+        .await;
+        let norms = gpu_cpu_gap(gpu.powi_scalar(2).sum_dim(3), cpu.powi_scalar(2).sum_dim(3)).await;
+        report.push_str(&format!(
+            "{n} pixels: q·kᵀ {gram:e}, sums of squares {norms:e}; "
+        ));
+        worst = worst.max(gram).max(norms);
+    }
+    let values: Vec<f32> = (0..3 * 128 * 160)
+        .map(|i| ((i * 7919) % 997) as f32 / 997.0)
+        .collect();
+    let gpu_model = fixture_ticket().build::<Wgpu>(&device).unwrap();
+    let cpu_model = fixture_ticket().build::<Flex>(&Default::default()).unwrap();
+    let gpu =
+        Tensor::<Wgpu, 4>::from_data(TensorData::new(values.clone(), [1, 3, 128, 160]), &device);
+    let cpu = Tensor::<Flex, 4>::from_data(
+        TensorData::new(values, [1, 3, 128, 160]),
+        &Default::default(),
+    );
+    let net = gpu_cpu_gap(gpu_model.forward(gpu), cpu_model.forward(cpu)).await;
+    report.push_str(&format!("the network at 160x128: {net:e}"));
+    console_log!("WebGPU against the CPU: {report}");
+    assert!(worst.max(net) < 1e-4, "{report}");
+}

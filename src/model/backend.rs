@@ -75,6 +75,13 @@ pub trait ModelBackend: Backend {
         blocks::gelu_gate_by_burn::<Self>(a, b)
     }
 
+    /// q·kᵀ over the pixels: `q` and `k` are [batch, heads, channels, pixels], the result
+    /// [batch, heads, channels, channels]. Attention's one product whose inner dimension grows
+    /// with the image.
+    fn gram(q: FloatTensor<Self>, k: FloatTensor<Self>) -> FloatTensor<Self> {
+        blocks::gram_by_matmul::<Self>(q, k)
+    }
+
     /// PixelShuffle(2): `x` [batch, 4c, h, w] to [batch, c, 2h, 2w], output channel c at
     /// (2y + i, 2x + j) reading input channel 4c + 2i + j at (y, x). The autodiff backend keeps
     /// burn's operations (a reshape and a permutation) and their gradients.
@@ -282,8 +289,31 @@ pub(crate) fn flex(values: Vec<f32>, shape: &[usize]) -> burn::backend::flex::Fl
     ))
 }
 
+/// The pixels a WebGPU matrix product sums over at once in [`ModelBackend::gram`].
 #[cfg(feature = "wgpu")]
-impl ModelBackend for burn::backend::Wgpu {}
+pub const GRAM_CHUNK: usize = 8192;
+
+#[cfg(feature = "wgpu")]
+impl ModelBackend for burn::backend::Wgpu {
+    /// In chunks of [`GRAM_CHUNK`] pixels, summed: Firefox's WebGPU (153 ESR, on lavapipe)
+    /// returns wrong products for an inner dimension of 16,384 or more (12,288 is right), and
+    /// a tile of 128x128 pixels has that many at full resolution. Chromium's WebGPU and native
+    /// Vulkan are right either way; the chunks cost them a few small additions.
+    fn gram(q: FloatTensor<Self>, k: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (q, k) = (float::<Self, 4>(q), float::<Self, 4>(k));
+        let [b, heads, c, n] = q.dims();
+        let chunk = |t: &Tensor<Self, 4>, start: usize| {
+            t.clone()
+                .slice([0..b, 0..heads, 0..c, start..(start + GRAM_CHUNK).min(n)])
+        };
+        let gram = (0..n)
+            .step_by(GRAM_CHUNK)
+            .map(|start| chunk(&q, start).matmul(chunk(&k, start).swap_dims(2, 3)))
+            .reduce(|sum, part| sum + part)
+            .expect("at least one pixel");
+        primitive(gram)
+    }
+}
 
 #[cfg(feature = "cuda")]
 impl ModelBackend for burn::backend::Cuda {}

@@ -137,9 +137,15 @@ impl<B: ModelBackend> Attention<B> {
         let k = l2_normalize(per_head(parts.next().unwrap()));
         let v = per_head(parts.next().unwrap());
         let temperature = self.temperature.val().unsqueeze_dim::<4>(0);
-        let attn = softmax(q.matmul(k.swap_dims(2, 3)) * temperature, 3);
+        let attn = softmax(float(B::gram(primitive(q), primitive(k))) * temperature, 3);
         pointwise(&self.project_out, attn.matmul(v).reshape([b, c, h, w]))
     }
+}
+
+/// q·kᵀ, the sums over the last dimension (the pixels) of each pair of rows of `q` and `k`, both
+/// [b, heads, channels, pixels]: one matrix product ([`ModelBackend::gram`]'s default).
+pub fn gram_by_matmul<B: Backend>(q: FloatTensor<B>, k: FloatTensor<B>) -> FloatTensor<B> {
+    primitive(float::<B, 4>(q).matmul(float::<B, 4>(k).swap_dims(2, 3)))
 }
 
 /// `x / max(||x||_2, 1e-12)` along the last dimension, as `torch.nn.functional.normalize`.
