@@ -599,16 +599,13 @@ mod tests {
     /// The pixel (un)shuffle loops against burn's reshapes and permutations, both ways.
     #[test]
     fn pixel_shuffles_match_burns_permutation() {
+        use crate::model::backend::{float, primitive};
         use crate::model::sampling::{pixel_shuffle_by_burn, pixel_unshuffle_by_burn};
+        use burn::tensor::ops::FloatTensor;
         let [b, c, h, w] = [2, 8, 6, 10];
         let x: Vec<f32> = (0..b * c * h * w).map(|i| i as f32).collect();
-        let burn = |f: fn(_) -> _| {
-            Tensor::<Flex, 4>::from_primitive(burn::tensor::TensorPrimitive::Float(f(tensor(
-                &x,
-                [b, c, h, w],
-            )
-            .into_primitive()
-            .tensor())))
+        let burn = |f: fn(FloatTensor<Flex>) -> FloatTensor<Flex>| {
+            float::<Flex, 4>(f(primitive(tensor(&x, [b, c, h, w]))))
         };
         let ours = super::pixel_shuffle(&x, [b, c, h, w]);
         assert_eq!(

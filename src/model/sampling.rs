@@ -4,12 +4,12 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData};
 
 use super::backend::{float, primitive, ModelBackend};
 use super::blocks::conv;
 use super::conv::conv_same;
-use burn::tensor::ops::FloatTensor;
 
 /// Conv3x3(C -> C/2) then PixelUnshuffle(2): half the size, twice the channels.
 #[derive(Module, Debug)]
