@@ -35,10 +35,14 @@ const backend = opt('backend', 'cpu');
 const threads = opt('threads', '1');
 const tile = Number(opt('tile', 0));
 const ortThreads = Number(opt('ort-threads', 0));
+// mirl runs this ticket (the same network as the ONNX model); the bundled one when omitted.
+const ticket = opt('ticket') && resolve(opt('ticket'));
+if (ticket && !existsSync(ticket)) throw new Error(`--ticket: no such ticket: ${ticket}`);
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench'), '/ort/': ortDist, '/model/': dirname(model), '/photos/': photos };
 // The page asks for /model/model.onnx: serve the given file under that name.
 if (basename(model) !== 'model.onnx') mounts['/model/model.onnx'] = model;
+if (ticket) mounts['/ticket/ticket.mirl'] = ticket;
 const { server, url, requests } = await serve(mounts);
 const browser = await launch();
 try {
@@ -46,19 +50,21 @@ try {
   page.setDefaultTimeout(0);
   await page.goto(`${url}/bench/ort.html`);
   await page.waitForFunction(() => window.ready === true);
-  const r = await page.evaluate((a) => window.compare(a), { photoUrl: `/photos/${photo}`, sizes, runs, backend, threads: threads === 'auto' ? 'auto' : Number(threads), tile, ortThreads });
+  const r = await page.evaluate((a) => window.compare(a), { photoUrl: `/photos/${photo}`, sizes, runs, backend, threads: threads === 'auto' ? 'auto' : Number(threads), tile, ortThreads, ticketUrl: ticket ? '/ticket/ticket.mirl' : undefined });
   const bytes = (prefix) => {
     const files = [...new Set(requests)].filter((p) => p.startsWith(prefix));
-    const path = (p) => (p === '/model/model.onnx' ? model : join(mounts[prefix], p.slice(prefix.length)));
+    // A file mounted under its own URL (the model, the ticket), or a file in a mounted folder.
+    const path = (p) => mounts[p] ?? join(mounts[prefix], p.slice(prefix.length));
     return {
       files: files.map((p) => p.split('/').pop()),
       raw: files.reduce((n, p) => n + statSync(path(p)).size, 0),
       gz: files.reduce((n, p) => n + gzipSync(readFileSync(path(p)), { level: 9 }).length, 0),
     };
   };
-  const [m, o, net] = [bytes('/pkg/'), bytes('/ort/'), bytes('/model/')];
+  const [m, o, net, t] = [bytes('/pkg/'), bytes('/ort/'), bytes('/model/'), bytes('/ticket/')];
   console.log(`page: crossOriginIsolated ${r.crossOriginIsolated}, onnxruntime-web threads ${r.threads}; mirl on ${r.mirlBackend} with ${r.mirlThreads} thread(s)${tile ? ` in tiles of ${tile}` : ''}, onnxruntime-web on ${backend === 'webgpu' ? 'webgpu' : 'wasm'}; ${photo}, σ 25`);
-  console.log(`downloaded: mirl ${m.raw} bytes (${m.gz} gzipped, ticket inside): ${m.files.join(', ')}`);
+  const mirlTicket = ticket ? ` + the ticket ${t.raw} bytes (${t.gz} gzipped)` : ' (the bundled ticket inside)';
+  console.log(`downloaded: mirl ${m.raw} bytes (${m.gz} gzipped): ${m.files.join(', ')}${mirlTicket}`);
   console.log(`            onnxruntime-web ${o.raw} bytes (${o.gz} gzipped): ${o.files.join(', ')}; the model ${net.raw} bytes (${net.gz} gzipped)`);
   console.log(`create: mirl ${r.mirlCreate.toFixed(0)} ms, onnxruntime-web ${r.ortCreate.toFixed(0)} ms; mirl wasm memory ${(r.mirlWasmMemory / 2 ** 20).toFixed(0)} MiB`);
   console.log('| size | mirl warm | onnxruntime-web warm | mirl / onnxruntime-web | first run, mirl / ort | outputs differ by at most |');

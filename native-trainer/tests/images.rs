@@ -201,6 +201,37 @@ fn restore_keeps_size_alpha_and_grey() {
         );
         assert_eq!(*pair.get_pixel(102, y), grey(255));
     }
+
+    // --zoom: the same region of both, magnified; a region outside the photo is refused
+    // before anything is restored or written.
+    let (out, zoomed) = (
+        dir.path().join("zoom.png"),
+        dir.path().join("zoom-pair.png"),
+    );
+    let zoom = |region: &'static &'static str| -> [&dyn AsRef<std::ffi::OsStr>; 10] {
+        [
+            &"restore",
+            &grey_in,
+            &"-o",
+            &out,
+            &"--ticket",
+            &ticket,
+            &"--before-after",
+            &zoomed,
+            &"--zoom",
+            region,
+        ]
+    };
+    let msg = err(&zoom(&"90,0,20,10"));
+    assert!(msg.contains("outside the 101x75 photo"), "{msg}");
+    assert!(!out.exists() && !zoomed.exists(), "nothing is written");
+    ok(&zoom(&"10,20,30,16x2"));
+    let pair = image::open(&zoomed).unwrap().to_rgb8();
+    assert_eq!(pair.dimensions(), (2 * 60 + 4, 32));
+    let grey = |v: u8| image::Rgb([v, v, v]);
+    assert_eq!(*pair.get_pixel(0, 0), grey(input.get_pixel(10, 20).0[0]));
+    assert_eq!(*pair.get_pixel(59, 31), grey(input.get_pixel(39, 35).0[0]));
+    assert_eq!(*pair.get_pixel(64, 0), grey(output.get_pixel(10, 20).0[0]));
 }
 
 #[test]
