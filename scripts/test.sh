@@ -43,7 +43,7 @@ echo "== a 12-megapixel photo, memory, and restores at once (headless Chromium, 
 node tests/browser/load.test.mjs
 echo "== the demo site (www/) end to end in headless Chromium"
 node tests/browser/demo.test.mjs
-echo "== the package in headless Firefox ESR (WebGPU on lavapipe; playwright-core over WebDriver BiDi)"
-for test in api threads gpu-loss load; do
+echo "== the package and the demo in headless Firefox ESR (WebGPU on lavapipe; playwright-core over WebDriver BiDi)"
+for test in api threads gpu-loss load demo; do
     MIRL_BROWSER=firefox node "tests/browser/$test.test.mjs"
 done

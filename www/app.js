@@ -132,7 +132,8 @@ async function process() {
     draw($('after'), output);
     showTicket(r); // the backend may have changed (a lost GPU finishes on the CPU)
     document.body.dataset.seconds = seconds.toFixed(3);
-    say(`Restored ${output.width}×${output.height} in ${seconds.toFixed(1)} s on ${backendName(r.backend)}.`);
+    const took = seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`;
+    say(`Restored ${output.width}×${output.height} in ${took} on ${backendName(r.backend)}.`);
     await offerDownload();
     if (clean) await showScores(r, clean, input, output);
     else say(`${$('status').textContent} No clean original to score against: tick a degradation above to see scores.`);

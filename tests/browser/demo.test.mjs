@@ -42,9 +42,21 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
       };
     });
   const sample = (label) => page.getByRole('button', { name: label }).click();
+  // A dropped file: the bytes at `fromUrl`, a PNG drawn in the page (`canvas: [w, h]`), or
+  // `size` zero bytes.
   const drop = (spec) =>
-    page.evaluate(async ({ name, type, size, fromUrl }) => {
-      const body = fromUrl ? await (await fetch(fromUrl)).blob() : new Uint8Array(size);
+    page.evaluate(async ({ name, type, size, fromUrl, canvas }) => {
+      const drawn = async ([w, h]) => {
+        const c = new OffscreenCanvas(w, h);
+        const g = c.getContext('2d');
+        const gradient = g.createLinearGradient(0, 0, w, h);
+        gradient.addColorStop(0, '#234');
+        gradient.addColorStop(1, '#fc8');
+        g.fillStyle = gradient;
+        g.fillRect(0, 0, w, h);
+        return c.convertToBlob({ type: 'image/png' });
+      };
+      const body = fromUrl ? await (await fetch(fromUrl)).blob() : canvas ? await drawn(canvas) : new Uint8Array(size);
       const dt = new DataTransfer();
       dt.items.add(new File([body], name, { type }));
       document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
@@ -121,8 +133,9 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   const size = await page.evaluate(() => [document.getElementById('after').width, document.getElementById('after').height]);
   assert.deepEqual(size, [300, 200]);
 
-  // Cancel mid-restore.
-  await sample('Cat, noisy');
+  // Cancel mid-restore: a photo large enough that its restore is still running, in any browser.
+  await drop({ name: 'large.png', type: 'image/png', canvas: [2400, 1600] });
+  await waitFor(() => document.body.dataset.state === 'restoring', undefined, 30_000);
   await page.getByRole('button', { name: 'Cancel' }).click();
   assert.equal(await state(), 'cancelled');
   await page.waitForTimeout(3000); // the cancelled run must not come back as 'done'
