@@ -85,6 +85,36 @@ function draw(canvas, image) {
   $('compare').style.setProperty('--aspect', image.width / image.height);
 }
 
+/** Stops the restore in flight, if any; its result never shows. */
+function cancelRun() {
+  run?.abort();
+  run = null;
+  $('cancel').hidden = true;
+}
+
+/** Stops the restore in flight, if any; its result never shows. */
+function cancelRun() {
+  run?.abort();
+  run = null;
+  $('cancel').hidden = true;
+}
+
+const taskNames = { noise: 'noise', jpeg: 'JPEG artefacts', rain: 'rain', haze: 'haze' };
+
+/** What the restore found in the photo and removed, in words (data-removed for tests). */
+function showPlan(plan) {
+  const box = $('plan');
+  const { noiseSigma, jpegQuality, haze } = plan.findings;
+  const found = `Found: noise σ ${noiseSigma.toFixed(1)}, ${jpegQuality ? `JPEG quality ${jpegQuality}` : 'no JPEG quantization'}, dark channel ${haze.toFixed(2)}.`;
+  const removed = plan.tasks.map((t) => taskNames[t]).join(', ');
+  box.textContent =
+    plan.heldBack ? `${found} Removing ${removed} changed the photo more than that explains, so it is shown as it was.`
+    : plan.tasks.length === 0 ? `${found} Nothing to remove: the photo is shown as it was.`
+    : `${found} Removed ${removed}${plan.auto ? ' (auto)' : ''}.`;
+  box.dataset.removed = plan.heldBack ? '' : plan.tasks.join(',');
+  box.hidden = false;
+}
+
 function resetResult() {
   const link = $('download');
   if (link.href) URL.revokeObjectURL(link.href);
@@ -97,7 +127,7 @@ function resetResult() {
 /** Degrades (if asked), restores and scores the current photo; a newer call cancels it. */
 async function process() {
   if (!photo) return;
-  run?.abort();
+  cancelRun();
   const controller = (run = new AbortController());
   const { signal } = controller;
   clearError();
@@ -173,44 +203,58 @@ function offerDownload() {
   );
 }
 
-/** A photo from the user: checked, decoded, then restored. Errors leave the last photo as it was. */
-async function loadFile(file) {
+let loads = 0; // counts photo loads: only the newest one may go on to restore
+
+/**
+ * Loads a photo (`read` resolves to `{ name, image, clean }`), then restores it. A new load
+ * stops the restore in flight at once, and an older load still decoding is dropped when it
+ * ends, so the photo chosen last is the one restored, whatever order the decodes finish in.
+ * An error leaves the last photo and its result as they were.
+ */
+async function load(read) {
+  const mine = ++loads;
+  cancelRun();
   clearError();
+  setState('loading');
+  let next;
   try {
+    next = await read();
+  } catch (e) {
+    if (mine === loads) showError(e);
+    return;
+  }
+  if (mine !== loads) return;
+  photo = next;
+  await process();
+}
+
+/** A photo from the user: checked, decoded, then restored. */
+function loadFile(file) {
+  return load(async () => {
     if (!file) throw new Error('that was not a file: drop or paste an image file');
     const name = file.name || 'pasted image';
     if (file.size > MAX_FILE_BYTES) {
       throw new Error(`${name} is ${(file.size / 1024 / 1024).toFixed(0)} MB; this page takes files up to ${MAX_FILE_BYTES / 1024 / 1024} MB`);
     }
-    let image;
     try {
-      image = await toImageData(file);
+      return { name: name.replace(/\.[^.]*$/, ''), image: await toImageData(file), clean: null };
     } catch (e) {
       throw new Error(`${name}: ${e.message}`);
     }
-    photo = { name: name.replace(/\.[^.]*$/, ''), image, clean: null };
-  } catch (e) {
-    showError(e);
-    return;
-  }
-  await process();
+  });
 }
 
-async function loadSample(button) {
-  clearError();
-  try {
+/** A bundled sample: the degraded photo and its clean original. */
+function loadSample(button) {
+  return load(async () => {
     const fetchImage = async (file) => {
       const response = await fetch(`samples/${file}`);
       if (!response.ok) throw new Error(`cannot load the sample ${file}: HTTP ${response.status}`);
       return toImageData(await response.blob());
     };
     const [image, clean] = await Promise.all([fetchImage(button.dataset.sample), fetchImage(button.dataset.clean)]);
-    photo = { name: button.dataset.sample.replace(/\.[^.]*$/, ''), image, clean };
-  } catch (e) {
-    showError(e);
-    return;
-  }
-  await process();
+    return { name: button.dataset.sample.replace(/\.[^.]*$/, ''), image, clean };
+  });
 }
 
 function wire() {
@@ -250,13 +294,13 @@ function wire() {
   $('reshare').disabled = true;
 
   $('backend').addEventListener('change', () => {
-    run?.abort();
+    cancelRun();
     dropRestorer();
     if (photo) process();
     else start();
   });
   $('cancel').addEventListener('click', () => {
-    run?.abort();
+    cancelRun();
     say('Cancelled.');
     setState('cancelled');
   });
@@ -272,7 +316,7 @@ function wire() {
 
   // Leaving the page stops the restore and the worker.
   window.addEventListener('pagehide', () => {
-    run?.abort();
+    cancelRun();
     dropRestorer();
   });
 }
