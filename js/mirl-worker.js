@@ -21,6 +21,7 @@ export class WorkerRestorer {
       const call = this.#pending.get(data.id);
       if (!call) return;
       if (data.progress) return call.onProgress?.(...data.progress);
+      if (data.plan) return call.onPlan?.(data.plan);
       this.#pending.delete(data.id);
       if (data.error) {
         const { name, message } = data.error;
@@ -76,12 +77,15 @@ export class WorkerRestorer {
     return this.#info;
   }
 
-  /** As `Restorer.restore`: resolves to an ImageData; onProgress and signal work the same. */
+  /**
+   * As `Restorer.restore`: resolves to an ImageData; onProgress, onPlan and signal work the
+   * same, and every other option goes to the worker as it is.
+   */
   async restore(image, options = {}) {
-    const { tileSize, onProgress, signal } = options;
+    const { onProgress, onPlan, signal, ...rest } = options;
     if (signal?.aborted) throw new DOMException('the restore was aborted', 'AbortError');
     const input = await toImageData(image);
-    const promise = this.#call('restore', [input, { tileSize }], { onProgress });
+    const promise = this.#call('restore', [input, rest], { onProgress, onPlan });
     const onAbort = () => this.#worker?.postMessage({ id: -1, method: 'abort', args: [promise.id] });
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();

@@ -22,7 +22,38 @@ export interface CreateOptions {
   threads?: number | 'auto';
 }
 
+/** A degradation a restore can remove. */
+export type Task = 'noise' | 'jpeg' | 'rain' | 'haze';
+
+/** What one restore found in the photo and removed from it. */
+export interface RestorePlan {
+  /** The degradations removed; empty: the photo came back as it was. */
+  tasks: Task[];
+  /** Whether `tasks` came from detection (`tasks: 'auto'`). */
+  auto: boolean;
+  findings: {
+    /** Noise per colour channel, in 8-bit levels (about 0.5 on a clean photo). */
+    noiseSigma: number;
+    /** The JPEG quality (IJG scale) the photo shows, or null (none, or above about 90). */
+    jpegQuality: number | null;
+    /** The dark channel's 10th percentile in [0, 1]: haze lifts it. */
+    haze: number;
+  };
+  /** In `auto`: the change the restore made over the one the findings explain. */
+  changeRatio: number | null;
+  /** In `auto`: the restore changed more than the findings explain, so the photo came back as it was. */
+  heldBack: boolean;
+}
+
 export interface RestoreOptions {
+  /**
+   * What to remove: 'auto' (default: what the photo shows, noise, JPEG or haze, never rain;
+   * a photo that needs nothing comes back as it was), 'all' (the network as it is), 'none',
+   * or names (an array, or joined by commas). Without haze the result keeps the photo's tones.
+   */
+  tasks?: 'auto' | 'all' | 'none' | string | Task[];
+  /** Called once, before the restore resolves, with what was found and removed. */
+  onPlan?: (plan: RestorePlan) => void;
   /** Tile side in pixels, a multiple of 8 (default 512; capped so that a tile's activations stay within 256 MiB). */
   tileSize?: number;
   /** Called after each tile. */

@@ -162,6 +162,13 @@ function checkSize(width, height) {
   }
 }
 
+/** `options.tasks` of `restore` as the core takes it: 'auto', 'all', 'none' or 'noise,jpeg'. */
+function taskList(tasks = 'auto') {
+  if (Array.isArray(tasks)) return tasks.length ? tasks.join(',') : 'none';
+  if (typeof tasks !== 'string') throw new Error(`tasks must be a string or an array of names, not ${typeof tasks}`);
+  return tasks;
+}
+
 export class Restorer {
   #ticket;
   #engine = null;
@@ -257,20 +264,25 @@ export class Restorer {
   /**
    * Restores an image (ImageData, ImageBitmap, HTMLImageElement, HTMLCanvasElement,
    * OffscreenCanvas, Blob or File) and resolves to an ImageData of the same size.
-   * options: tileSize (pixels, multiple of 8; default 512), onProgress(done, total),
-   * signal (an AbortSignal: rejects with AbortError between tiles).
+   * options: tasks, what to remove: 'auto' (the default: what the photo shows, noise, JPEG
+   * or haze; a photo that needs nothing comes back as it was), 'all' (the network as it is),
+   * 'none', or some of 'noise', 'jpeg', 'rain', 'haze' (an array, or joined by commas);
+   * onPlan(plan), called before resolving with what was found and removed; tileSize
+   * (pixels, multiple of 8; default 512), onProgress(done, total), signal (an AbortSignal:
+   * rejects with AbortError between tiles).
    * If WebGPU fails mid-restore (an error, or a panic: a lost device), the restore starts
    * again on the CPU, and so does every later one; `backend` then says 'cpu'.
    */
   async restore(image, options = {}) {
     this.#check();
-    const { tileSize = 0, onProgress, signal } = options;
+    const { tileSize = 0, onProgress, onPlan, signal } = options;
+    const tasks = taskList(options.tasks);
     if (signal?.aborted) throw abortError();
     const input = await toImageData(image);
     for (let attempt = 0; ; attempt++) {
       const [engine, backend, before] = [this.#engine, this.#backend, panics];
       try {
-        return await this.#run(engine, input, tileSize, onProgress, signal);
+        return await this.#run(engine, input, { tileSize, tasks, onProgress, onPlan, signal });
       } catch (e) {
         if (e?.name === 'AbortError' || this.#freed || attempt > 0) throw asError(e);
         if (backend === 'webgpu') {
@@ -289,8 +301,8 @@ export class Restorer {
     }
   }
 
-  async #run(engine, input, tileSize, onProgress, signal) {
-    const job = engine.start(new Uint8Array(input.data.buffer.slice(0)), input.width, input.height, tileSize);
+  async #run(engine, input, { tileSize, tasks, onProgress, onPlan, signal }) {
+    const job = engine.start(new Uint8Array(input.data.buffer.slice(0)), input.width, input.height, tileSize, tasks);
     try {
       if (engine.backend === 'cpu' && this.#pool) {
         // The page's engine plans and blends; the pool's workers run the network.
@@ -307,6 +319,7 @@ export class Restorer {
       }
       if (signal?.aborted) throw abortError();
       const rgba = job.finish();
+      onPlan?.(job.plan());
       return new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), input.width, input.height);
     } finally {
       job.free();

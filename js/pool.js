@@ -120,6 +120,7 @@ export class TilePool {
    */
   run(job, onProgress, shouldStop) {
     const total = job.tiles;
+    if (total === 0) return Promise.resolve(); // nothing to remove: no tile runs
     const [height, width] = [job.tileHeight, job.tileWidth];
     const outputs = new Map();
     let [next, blended, failed] = [0, 0, false];

@@ -18,9 +18,10 @@ self.onmessage = async ({ data: { id, method, args } }) => {
       aborts.set(id, controller);
       const [image, options] = args;
       result = await restorer.restore(image, {
-        tileSize: options.tileSize,
+        ...options,
         signal: controller.signal,
         onProgress: (done, total) => self.postMessage({ id, progress: [done, total] }),
+        onPlan: (plan) => self.postMessage({ id, plan }),
       });
       result = { image: result, backend: restorer.backend };
     } else if (method === 'abort') {

@@ -6,9 +6,15 @@ targets, PSNR and SSIM of the degraded input and of each ticket's output, then p
 non-zero parameters and bytes.
 
     python3 scripts/quality.py dense=runs/ship/round-00.mirl ticket=runs/ship/round-04.mirl \
-        control=runs/control/round-00.mirl [--limit N] [--json-dir DIR]
+        control=runs/control/round-00.mirl [--limit N] [--json-dir DIR] [--remove MODE]
 
 A ticket named `dense` is the reference for "within 0.3 dB of the dense network".
+
+--remove is what the restores remove, as `native-trainer restore --tasks`: `all` (the default:
+the networks as they are, which is what comparing tickets needs), `auto` (what a user gets
+by default), or each task's own degradation (`asked`: noise for the noise rows, and so on).
+Photo by photo, a table gives how many photos each ticket made worse than their input (clean:
+below 40 dB) and the worst one.
 
 Each eval's JSON is kept in --json-dir (default $CARGO_TARGET_DIR/quality), and an eval whose
 JSON is already there is not run again, so an interrupted run picks up where it stopped.
@@ -52,19 +58,59 @@ def native_trainer(*args):
     return subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True).stdout
 
 
-def evaluate(name, ticket, suite, tasks, limit, json_dir):
-    out = json_dir / f"{name}-{suite}.json"
+def asked(task):
+    """What a caller who knows the degradation asks to remove: `noise:25` -> `noise`."""
+    return {"clean": "none"}.get(task, task.split(":")[0])
+
+
+def evaluate(name, ticket, suite, tasks, limit, json_dir, remove):
+    """Each task's row of `native-trainer eval`; with remove `asked`, one eval per task."""
+    if remove == "asked":
+        rows = {}
+        for task in tasks.split(","):
+            rows.update(evaluate(f"{name}-{task.replace(':', '')}", ticket, suite, task, limit, json_dir, asked(task)))
+        return rows
+    # `all` keeps the file names of the evaluations kept before --remove existed.
+    out = json_dir / (f"{name}-{suite}.json" if remove == "all" else f"{name}-{suite}-{remove}.json")
     if not out.exists():
         data = SHARED / "data/test" / suite
         if not data.is_dir():
             sys.exit(f"quality: {data} is missing (set MIRL_SHARED)")
-        args = ["eval", "--ticket", str(ticket), "--data", str(data), "--tasks", tasks, "--json", str(out)]
+        args = ["eval", "--ticket", str(ticket), "--data", str(data), "--tasks", tasks, "--remove", remove, "--json", str(out)]
         if limit:
             args += ["--limit", str(limit)]
         start = time.time()
         native_trainer(*args)
         print(f"quality: {name} on {suite} in {time.time() - start:.0f} s", file=sys.stderr)
-    return {t["task"]: t for t in json.loads(out.read_text())["tasks"]}
+    rows = {t["task"]: t for t in json.loads(out.read_text())["tasks"]}
+    for row in rows.values():
+        # JSON has no infinity: a photo (or every photo) returned as it was reads null.
+        if row["output_psnr"] is None:
+            row["output_psnr"] = float("inf")
+    return rows
+
+
+def gain(photo):
+    """What the restore did to one photo: dB over its input; clean, dB above 40."""
+    out = photo["output_psnr"] if photo["output_psnr"] is not None else float("inf")
+    return out - (photo["input_psnr"] if photo["input_psnr"] is not None else 40.0)
+
+
+def print_photos(scores, names):
+    """Photo by photo: how many came out worse than their input, and the worst."""
+    print("\n| photos made worse (worst: dB over its input; clean: dB above 40) | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for key in scores[names[0]]:
+        cells = []
+        for n in names:
+            row = scores[n][key]
+            photos = row.get("photos")
+            if not photos:
+                cells.append("(not recorded)")
+                continue
+            worst = min(photos, key=gain)
+            cells.append(f"{row['worse']} of {len(photos)}, worst {worst['photo']} {gain(worst):+.2f}")
+        print(f"| {key[1]} ({key[0].upper()}) | " + " | ".join(cells) + " |")
 
 
 def mean(values):
@@ -104,6 +150,7 @@ def main():
     p.add_argument("tickets", nargs="+", metavar="NAME=TICKET")
     p.add_argument("--limit", type=int, help="only the first N photos of each set")
     p.add_argument("--json-dir", type=Path)
+    p.add_argument("--remove", default="all", help="all (default), auto, or asked: see above")
     a = p.parse_args()
     target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/mirl-target"))
     json_dir = a.json_dir or target / "quality"
@@ -118,7 +165,7 @@ def main():
     scores = {name: {} for name, _ in tickets}
     for name, ticket in tickets:
         for suite, tasks in SUITES:
-            for task, row in evaluate(name, ticket, suite, tasks, a.limit, json_dir).items():
+            for task, row in evaluate(name, ticket, suite, tasks, a.limit, json_dir, a.remove).items():
                 scores[name][(suite, task)] = row
     names = [n for n, _ in tickets]
     print_targets(scores, names)
@@ -140,6 +187,7 @@ def main():
         for key, row in clean:
             cells = [fmt.format(scores[n][key][f"output_{metric}"]) for n in names]
             print(f"| clean, passed through | {key[0].upper()} ({row['images']}) | | " + " | ".join(cells) + " |")
+    print_photos(scores, names)
     print("\n| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     facts = [json.loads(native_trainer("inspect", str(t), "--json")) for _, t in tickets]

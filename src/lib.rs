@@ -3,12 +3,15 @@
 
 pub mod config;
 pub mod degrade;
+pub mod detect;
 pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod pipeline;
+pub mod tasks;
 pub mod ticket;
+pub mod tone;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 

@@ -2,6 +2,10 @@
 //! The image is reflect-padded to a multiple of 8, cut into overlapping tiles when large,
 //! each tile restored, and the tiles blended with weights that sum to one.
 //!
+//! What the restore removes is settled first ([`Plan`]): with nothing to remove the network
+//! does not run and the photo comes back as it was; without haze, the result keeps the
+//! photo's tones ([`Tone`]).
+//!
 //! The steps are split ([`Restoration::new`], [`Restoration::tile_input`],
 //! [`Restoration::add_tile_output`], [`Restoration::finish`]) so that the browser can read each
 //! tile back asynchronously and report progress; [`restore`] runs them all natively.
@@ -14,6 +18,8 @@ use image::{DynamicImage, ImageReader, RgbaImage};
 use crate::config::PromptIrConfig;
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
+use crate::tasks::{Plan, Tasks};
+use crate::tone::Tone;
 use crate::ModelBackend;
 
 /// Largest image accepted, in pixels (e.g. 8000 x 4000).
@@ -53,6 +59,11 @@ enum Layout {
 /// it, is written back over the input row it came from (no later tile reads it either).
 pub struct Restoration {
     layout: Layout,
+    plan: Plan,
+    /// The input's tones, where the result keeps them.
+    tone: Option<Tone>,
+    /// A copy of the input, where the result is checked against it ([`Plan::checks`]).
+    input: Option<RgbaImage>,
     /// The photo; rows above `band_y` already hold the result.
     image: RgbaImage,
     /// The image reflect-padded to a multiple of 8 (the network halves it three times).
@@ -197,9 +208,10 @@ fn weight_sums(len: usize, tile: usize, starts: &[usize], overlap: usize) -> Vec
 }
 
 impl Restoration {
-    /// Prepares `img` for restoration in tiles of at most `tile` x `tile` pixels (a multiple
-    /// of 8, at least 16; `None` for one pass over the whole image).
-    pub fn new(img: &DynamicImage, tile: Option<u32>) -> Result<Self> {
+    /// Prepares what `plan` removes from `img` ([`plan`]), in tiles of at most `tile` x `tile`
+    /// pixels (a multiple of 8, at least 16; `None` for one pass over the whole image). Where
+    /// there is nothing to remove there are no tiles.
+    pub fn new(img: &DynamicImage, tile: Option<u32>, plan: Plan) -> Result<Self> {
         let layout = match img {
             DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Layout::Grey,
             DynamicImage::ImageLumaA8(_)
@@ -211,16 +223,21 @@ impl Restoration {
         };
         // Before the copy, so an oversized image allocates nothing.
         check_size(img.width(), img.height())?;
-        Self::with_layout(img.to_rgba8(), layout, tile)
+        Self::with_layout(img.to_rgba8(), layout, tile, plan)
     }
 
     /// As [`Restoration::new`] for an RGBA image, which it takes over rather than copies (the
     /// browser's case: the page's pixels are the only copy in wasm memory).
-    pub fn from_rgba(img: RgbaImage, tile: Option<u32>) -> Result<Self> {
-        Self::with_layout(img, Layout::Rgba, tile)
+    pub fn from_rgba(img: RgbaImage, tile: Option<u32>, plan: Plan) -> Result<Self> {
+        Self::with_layout(img, Layout::Rgba, tile, plan)
     }
 
-    fn with_layout(image: RgbaImage, layout: Layout, tile: Option<u32>) -> Result<Self> {
+    fn with_layout(
+        image: RgbaImage,
+        layout: Layout,
+        tile: Option<u32>,
+        plan: Plan,
+    ) -> Result<Self> {
         check_size(image.width(), image.height())?;
         let tile = match tile {
             Some(t) if t < MIN_TILE || t % 8 != 0 => {
@@ -240,19 +257,27 @@ impl Restoration {
             tile_starts(padded_w, tile_w, overlap),
             tile_starts(padded_h, tile_h, overlap),
         );
-        let tiles = ys
-            .iter()
-            .flat_map(|&y| {
-                xs.iter().map(move |&x| Tile {
-                    x,
-                    y,
-                    width: tile_w,
-                    height: tile_h,
+        let tiles = if plan.runs_network() {
+            ys.iter()
+                .flat_map(|&y| {
+                    xs.iter().map(move |&x| Tile {
+                        x,
+                        y,
+                        width: tile_w,
+                        height: tile_h,
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let tone = (plan.runs_network() && plan.keeps_tone()).then(|| Tone::of(&image));
+        let input = plan.checks().then(|| image.clone());
         Ok(Self {
             layout,
+            plan,
+            tone,
+            input,
             image,
             padded_w,
             padded_h,
@@ -268,6 +293,11 @@ impl Restoration {
 
     pub fn tiles(&self) -> &[Tile] {
         &self.tiles
+    }
+
+    /// What this restore removes, and what was found in the photo.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// The network input for tile `i`: planar RGB in [0, 1], shape (1, 3, height, width).
@@ -356,8 +386,9 @@ impl Restoration {
         self.band_y = end;
     }
 
-    /// The restored image, in the input's size and layout (alpha passed through).
-    pub fn finish(mut self) -> Result<DynamicImage> {
+    /// The restored image, in the input's size and layout (alpha passed through), and what
+    /// was removed from it (in `auto`, with the check's outcome).
+    pub fn finish(mut self) -> Result<(DynamicImage, Plan)> {
         if self.next != self.tiles.len() {
             return Err(Error::Input(format!(
                 "the restore is unfinished: {} of {} tiles done",
@@ -365,26 +396,40 @@ impl Restoration {
                 self.tiles.len()
             )));
         }
-        self.write_rows(self.padded_h);
-        Ok(match self.layout {
+        if !self.tiles.is_empty() {
+            self.write_rows(self.padded_h);
+        }
+        if let Some(tone) = &self.tone {
+            tone.apply_to(&mut self.image);
+        }
+        if let Some(input) = self.input.take() {
+            if !self.plan.check(&input, &self.image)? {
+                self.image = input;
+            }
+        }
+        let image = match self.layout {
             Layout::Grey => {
                 DynamicImage::ImageLuma8(DynamicImage::ImageRgba8(self.image).to_luma8())
             }
             Layout::Rgb => DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(self.image).to_rgb8()),
             Layout::Rgba => DynamicImage::ImageRgba8(self.image),
-        })
+        };
+        Ok((image, self.plan))
     }
 }
 
-/// Restores a whole image on the model's device, calling `progress(done, total)` after each tile.
+/// Removes `tasks` from a whole image on the model's device, calling `progress(done, total)`
+/// after each tile; returns the result and what was removed.
 pub fn restore<B: ModelBackend>(
     model: &PromptIr<B>,
     img: &DynamicImage,
     tile: Option<u32>,
+    tasks: &Tasks,
     mut progress: impl FnMut(usize, usize),
     device: &B::Device,
-) -> Result<DynamicImage> {
-    let mut job = Restoration::new(img, tile)?;
+) -> Result<(DynamicImage, Plan)> {
+    check_size(img.width(), img.height())?;
+    let mut job = Restoration::new(img, tile, Plan::new(tasks, &img.to_rgba8()))?;
     let total = job.tiles().len();
     for i in 0..total {
         let (data, shape) = job.tile_input(i);
@@ -400,6 +445,11 @@ pub fn restore<B: ModelBackend>(
 mod tests {
     use super::*;
     use image::RgbImage;
+
+    /// The plan that runs the network as it is.
+    fn all(img: &DynamicImage) -> Plan {
+        Plan::new(&Tasks::all(), &img.to_rgba8())
+    }
 
     #[test]
     fn reflect_mirrors_without_repeating_the_edge() {
@@ -433,22 +483,35 @@ mod tests {
         });
         let img = DynamicImage::ImageRgba8(img);
         for tile in [None, Some(64), Some(48), Some(16)] {
-            let mut job = Restoration::new(&img, tile).unwrap();
+            let mut job = Restoration::new(&img, tile, all(&img)).unwrap();
             for i in 0..job.tiles().len() {
                 let (data, _) = job.tile_input(i);
                 job.add_tile_output(i, &data).unwrap();
             }
-            assert_eq!(job.finish().unwrap(), img, "tile {tile:?}");
+            assert_eq!(job.finish().unwrap().0, img, "tile {tile:?}");
         }
         let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(37, 20, |x, y| {
             image::Luma([(x * 7 + y) as u8])
         }));
-        let mut job = Restoration::new(&grey, Some(16)).unwrap();
+        let mut job = Restoration::new(&grey, Some(16), all(&grey)).unwrap();
         for i in 0..job.tiles().len() {
             let (data, _) = job.tile_input(i);
             job.add_tile_output(i, &data).unwrap();
         }
-        assert_eq!(job.finish().unwrap(), grey);
+        assert_eq!(job.finish().unwrap().0, grey);
+    }
+
+    #[test]
+    fn nothing_to_remove_means_no_tiles_and_the_photo_as_it_was() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 3) as u8, (y * 5) as u8, 90])
+        }));
+        for tasks in [Tasks::Auto, Tasks::Only(vec![])] {
+            let plan = Plan::new(&tasks, &img.to_rgba8());
+            let job = Restoration::new(&img, Some(32), plan).unwrap();
+            assert!(job.tiles().is_empty() && job.plan().tasks.is_empty());
+            assert_eq!(job.finish().unwrap().0, img, "{tasks}");
+        }
     }
 
     #[test]
@@ -475,7 +538,7 @@ mod tests {
     #[test]
     fn tiles_come_in_order_and_all_of_them() {
         let img = DynamicImage::ImageRgb8(RgbImage::new(100, 100));
-        let mut job = Restoration::new(&img, Some(32)).unwrap();
+        let mut job = Restoration::new(&img, Some(32), all(&img)).unwrap();
         let (data, _) = job.tile_input(1);
         let err = job.add_tile_output(1, &data).unwrap_err().to_string();
         assert!(err.contains("before tile 0"), "{err}");
@@ -523,13 +586,13 @@ mod tests {
     #[test]
     fn bad_sizes_are_refused() {
         let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 5));
-        assert!(Restoration::new(&empty, None)
+        assert!(Restoration::new(&empty, None, all(&empty))
             .err()
             .expect("refused")
             .to_string()
             .contains("empty"));
         let img = DynamicImage::ImageRgb8(RgbImage::new(16, 16));
-        assert!(Restoration::new(&img, Some(20)).is_err());
+        assert!(Restoration::new(&img, Some(20), all(&img)).is_err());
         assert!(check_size(40_000, 1_000)
             .unwrap_err()
             .to_string()

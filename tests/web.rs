@@ -93,13 +93,16 @@ async fn reproduces_the_reference_on_webgpu() {
     assert!(err < 1e-4, "{err}");
 }
 
-/// Restores the test image through the Engine API, as the JavaScript package does.
+/// Restores the test image through the Engine API, as the JavaScript package does, with the
+/// network as it is (`all`): what the native pipeline must match.
 async fn restore_tiled(backend: &str) -> Vec<u8> {
     let engine = Engine::create(Vec::new(), backend.into()).await.unwrap();
     assert_eq!(engine.backend(), backend);
     let input = image::load_from_memory(TILED_INPUT).unwrap().to_rgba8();
     let (w, h) = input.dimensions();
-    let job = engine.start(input.into_raw(), w, h, 32).unwrap();
+    let job = engine
+        .start(input.into_raw(), w, h, 32, "all".into())
+        .unwrap();
     assert_eq!(job.tiles(), 6, "76x52 in 32-pixel tiles");
     for i in 0..job.tiles() {
         JsFuture::from(job.run(i)).await.unwrap();
@@ -165,18 +168,48 @@ async fn bad_tickets_are_clear_errors() {
 #[wasm_bindgen_test]
 async fn bad_images_are_clear_errors() {
     let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
-    let msg = message(engine.start(vec![0; 12], 2, 2, 0).err().unwrap());
+    let msg = message(
+        engine
+            .start(vec![0; 12], 2, 2, 0, "auto".into())
+            .err()
+            .unwrap(),
+    );
     assert!(msg.contains("16 bytes"), "{msg}");
-    let msg = message(engine.start(Vec::new(), 0, 0, 0).err().unwrap());
+    let msg = message(
+        engine
+            .start(Vec::new(), 0, 0, 0, "auto".into())
+            .err()
+            .unwrap(),
+    );
     assert!(msg.contains("empty"), "{msg}");
-    let msg = message(engine.start(Vec::new(), 10_000, 10_000, 0).err().unwrap());
+    let msg = message(
+        engine
+            .start(Vec::new(), 10_000, 10_000, 0, "auto".into())
+            .err()
+            .unwrap(),
+    );
     assert!(msg.contains("limit"), "{msg}");
     let msg = message(degrade_rgba(vec![0; 16], 2, 2, "snow", 0).err().unwrap());
     assert!(msg.contains("snow"), "{msg}");
+    let msg = message(
+        engine
+            .start(vec![0; 16], 2, 2, 0, "blur".into())
+            .err()
+            .unwrap(),
+    );
+    assert!(msg.contains("unknown task \"blur\""), "{msg}");
     // The engine still works after errors.
-    let job = engine.start(vec![128; 16 * 16 * 4], 16, 16, 0).unwrap();
+    let job = engine
+        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "all".into())
+        .unwrap();
     JsFuture::from(job.run(0)).await.unwrap();
     assert_eq!(job.finish().unwrap().len(), 16 * 16 * 4);
+    // In `auto`, a flat grey photo needs nothing: no tile runs and it comes back as it was.
+    let job = engine
+        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "auto".into())
+        .unwrap();
+    assert_eq!(job.tiles(), 0);
+    assert_eq!(job.finish().unwrap(), vec![128; 16 * 16 * 4]);
 }
 
 /// Without a tile size a large photo is still cut into tiles of `DEFAULT_TILE`: one pass over
@@ -187,7 +220,7 @@ async fn large_photos_are_tiled_by_default() {
     let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
     let (w, h) = (3264, 2448);
     let job = engine
-        .start(vec![128; w * h * 4], w as u32, h as u32, 0)
+        .start(vec![128; w * h * 4], w as u32, h as u32, 0, "all".into())
         .unwrap();
     let tile = mirl::pipeline::DEFAULT_TILE as usize;
     assert!(

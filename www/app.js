@@ -92,13 +92,6 @@ function cancelRun() {
   $('cancel').hidden = true;
 }
 
-/** Stops the restore in flight, if any; its result never shows. */
-function cancelRun() {
-  run?.abort();
-  run = null;
-  $('cancel').hidden = true;
-}
-
 const taskNames = { noise: 'noise', jpeg: 'JPEG artefacts', rain: 'rain', haze: 'haze' };
 
 /** What the restore found in the photo and removed, in words (data-removed for tests). */
@@ -121,6 +114,7 @@ function resetResult() {
   link.removeAttribute('href');
   link.setAttribute('aria-disabled', 'true');
   $('scores').hidden = true;
+  $('plan').hidden = true;
   $('progress').value = 0;
 }
 
@@ -151,7 +145,10 @@ async function process() {
     draw($('after'), input);
     say(`Restoring on ${backendName(r.backend)}…`);
     const start = performance.now();
+    let plan = null;
     const output = await r.restore(input, {
+      tasks: $('tasks').value,
+      onPlan: (p) => (plan = p),
       signal,
       onProgress: (done, total) => {
         $('progress').value = done / total;
@@ -164,6 +161,7 @@ async function process() {
     document.body.dataset.seconds = seconds.toFixed(3);
     const took = seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`;
     say(`Restored ${output.width}×${output.height} in ${took} on ${backendName(r.backend)}.`);
+    showPlan(plan);
     await offerDownload();
     if (clean) await showScores(r, clean, input, output);
     else say(`${$('status').textContent} No clean original to score against: tick a degradation above to see scores.`);
@@ -244,8 +242,12 @@ function loadFile(file) {
   });
 }
 
-/** A bundled sample: the degraded photo and its clean original. */
+/**
+ * A bundled sample: the degraded photo and its clean original. A sample whose damage auto
+ * leaves alone (haze) says what to remove, as a visitor who knows would choose.
+ */
 function loadSample(button) {
+  if (button.dataset.tasks) $('tasks').value = button.dataset.tasks;
   return load(async () => {
     const fetchImage = async (file) => {
       const response = await fetch(`samples/${file}`);
@@ -291,6 +293,7 @@ function wire() {
     $(range).addEventListener('input', () => ($(out).textContent = $(range).value));
   }
   $('jpeg-on').addEventListener('change', () => ($('reshare').disabled = !$('jpeg-on').checked));
+  $('tasks').addEventListener('change', () => photo && process());
   $('reshare').disabled = true;
 
   $('backend').addEventListener('change', () => {

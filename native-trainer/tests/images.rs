@@ -94,16 +94,32 @@ fn the_default_ticket_denoises_a_photo() {
     assert!(after > before + 1.5, "{before:.2} -> {after:.2} dB");
 }
 
-/// A photo that needs nothing should come back nearly as it was: the earlier default ticket,
-/// trained without clean crops, altered this one to 33.4 dB (QUALITY.md, bright photos).
+/// A photo that needs nothing comes back as it was (`--tasks auto`, the default), and says so;
+/// asked to, the network still runs, and nearly leaves it alone (the earlier default ticket,
+/// trained without clean crops, altered this one to 33.4 dB: QUALITY.md, bright photos).
 #[test]
 fn the_default_ticket_leaves_a_clean_photo_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (clean, restored) = (photo("101085.png"), dir.path().join("restored.png"));
-    ok(&[&"restore", &clean, &"-o", &restored]);
+    let out = ok(&[&"restore", &clean, &"-o", &restored]);
+    println!("{out}");
+    assert!(out.contains("nothing removed"), "{out}");
+    let pixels = |p: &Path| image::open(p).unwrap().to_rgb8();
+    assert_eq!(pixels(&clean), pixels(&restored));
+    let out = ok(&[
+        &"restore",
+        &clean,
+        &"-o",
+        &restored,
+        &"--tasks",
+        &"noise,jpeg",
+    ]);
+    assert!(out.contains("removed noise,jpeg (as asked"), "{out}");
     let (psnr, _) = metrics(&clean, &restored);
-    println!("default ticket on clean 101085: {psnr:.2} dB");
+    println!("default ticket on clean 101085, asked to remove noise and JPEG: {psnr:.2} dB");
     assert!(psnr > 36.0, "the clean photo came back at {psnr:.2} dB");
+    let msg = err(&[&"restore", &clean, &"-o", &restored, &"--tasks", &"blur"]);
+    assert!(msg.contains("unknown task \"blur\""), "{msg}");
 }
 
 /// The browser tests compare their tiled restore with this file: it must stay what the native
@@ -120,6 +136,8 @@ fn the_browser_tests_expected_image_is_the_native_result() {
         &out,
         &"--tile",
         &"32",
+        &"--tasks",
+        &"all",
     ]);
     let got = image::open(&out).unwrap().to_rgb8();
     let want = image::open(data.join("tiled-expected.png"))
@@ -249,6 +267,8 @@ fn eval_prints_a_table_and_writes_json() {
             &data,
             &"--tasks",
             &"noise:25,jpeg:20,clean",
+            &"--remove",
+            &"all",
             &"--limit",
             &"2",
             &"--json",
@@ -272,12 +292,51 @@ fn eval_prints_a_table_and_writes_json() {
     assert!(clean["input_psnr"].is_null(), "{clean}");
     assert_eq!(clean["input_ssim"], 1.0);
     assert!(clean["output_psnr"].as_f64().unwrap() > 10.0, "{clean}");
+    // Photo by photo: each one's scores, and how many came out worse (a random network makes
+    // every photo worse).
+    for task in v["tasks"].as_array().unwrap() {
+        assert_eq!(task["restored"], 2, "{task}");
+        assert_eq!(task["photos"].as_array().unwrap().len(), 2, "{task}");
+        assert_eq!(task["worse"], 2, "{task}");
+        assert_eq!(task["photos"][0]["photo"], "101085.png");
+        assert_eq!(task["photos"][0]["removed"], "noise,jpeg,rain,haze");
+    }
+    assert!(out.contains("worst photo"), "{out}");
     // The same command again gives the same numbers: degradations are seeded per photo and task.
     let json2 = dir.path().join("eval2.json");
     eval(&json2);
     let v2: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
     assert_eq!(v["tasks"], v2["tasks"]);
+
+    // In `auto` (the default), the clean photos need nothing and come back as they were.
+    let out = ok(&[
+        &"eval",
+        &"--ticket",
+        &ticket,
+        &"--data",
+        &data,
+        &"--tasks",
+        &"clean",
+        &"--limit",
+        &"2",
+        &"--json",
+        &json,
+    ]);
+    println!("{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let clean = &v["tasks"][0];
+    assert_eq!(
+        (&clean["restored"], &clean["worse"]),
+        (&0.into(), &0.into()),
+        "{clean}"
+    );
+    assert!(
+        clean["output_psnr"].is_null(),
+        "identical photos score infinite: {clean}"
+    );
+    assert_eq!(clean["photos"][0]["removed"], "none");
 }
 
 /// WebP (what social networks serve) and TIFF read as PNG does: the lossless files give the
@@ -372,4 +431,42 @@ fn bad_images_and_names_are_explained() {
     let msg = err(&[&"degrade", &copy, &"-o", &copy, &"--kind", &"rain"]);
     assert!(msg.contains("refusing to overwrite"), "{msg}");
     assert_eq!(std::fs::read(&copy).unwrap(), before);
+}
+
+/// Never worse: in `auto` (the default), every clean photo of both test sets comes back at
+/// 40 dB or more against itself, and every JPEG quality 95 copy within 0.05 dB of its input.
+#[test]
+#[ignore = "slow: restores whole photos (scripts/test.sh runs it)"]
+fn photos_that_need_nothing_come_back_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    for set in ["cbsd68", "live1"] {
+        let json = dir.path().join(format!("{set}.json"));
+        let out = ok(&[
+            &"eval",
+            &"--data",
+            &shared().join("data/test").join(set),
+            &"--tasks",
+            &"clean,jpeg:95",
+            &"--json",
+            &json,
+        ]);
+        println!("{out}");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let mut failures = Vec::new();
+        for task in v["tasks"].as_array().unwrap() {
+            for p in task["photos"].as_array().unwrap() {
+                let output = p["output_psnr"].as_f64().unwrap_or(f64::INFINITY);
+                let ok = match p["input_psnr"].as_f64() {
+                    None => output >= 40.0,
+                    Some(input) => output >= input - 0.05,
+                };
+                if !ok {
+                    failures.push(format!("{set} {} {}: {p}", task["task"], p["photo"]));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "made worse:\n{}", failures.join("\n"));
+        assert!(v["images"].as_u64().unwrap() >= 29);
+    }
 }

@@ -16,7 +16,8 @@ use crate::degrade::Degradation;
 use crate::error::report;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
-use crate::pipeline::{check_size, tile_for, Restoration};
+use crate::pipeline::{check_size, tile_for, Restoration, Tile};
+use crate::tasks::{Plan, Tasks};
 use crate::ticket::{Provenance, Ticket};
 #[cfg(feature = "wgpu")]
 pub use model::webgpu_device;
@@ -157,11 +158,20 @@ impl Engine {
         self.model.forward(input, [1, 3, height, width]).await
     }
 
-    /// Prepares the restoration of an RGBA image (alpha is passed through) in tiles of
-    /// `tile` pixels (0: [`DEFAULT_TILE`]), at most as large as the memory budget allows for
-    /// this network ([`tile_for`]). A whole photo in one pass would need more memory than
-    /// wasm32 can address above a few megapixels.
-    pub fn start(&self, rgba: Vec<u8>, width: u32, height: u32, tile: u32) -> Result<Job, JsError> {
+    /// Prepares the removal of `tasks` (as `native-trainer restore --tasks`: "auto", "all",
+    /// "none" or names joined by commas) from an RGBA image (alpha is passed through), in
+    /// tiles of `tile` pixels (0: [`DEFAULT_TILE`]), at most as large as the memory budget
+    /// allows for this network ([`tile_for`]). A whole photo in one pass would need more
+    /// memory than wasm32 can address above a few megapixels.
+    pub fn start(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        tile: u32,
+        tasks: String,
+    ) -> Result<Job, JsError> {
+        let tasks: Tasks = tasks.parse().map_err(js_error)?;
         check_size(width, height).map_err(js_error)?;
         let expected = width as usize * height as usize * 4;
         if rgba.len() != expected {
@@ -172,10 +182,12 @@ impl Engine {
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
         let tile = tile_for(&self.info.config, tile);
-        let job = Restoration::from_rgba(img, Some(tile)).map_err(js_error)?;
+        let plan = Plan::new(&tasks, &img);
+        let job = Restoration::from_rgba(img, Some(tile), plan.clone()).map_err(js_error)?;
         Ok(Job {
             model: self.model.clone(),
             state: Rc::new(RefCell::new(Some(job))),
+            plan: RefCell::new(plan),
         })
     }
 }
@@ -185,6 +197,8 @@ impl Engine {
 pub struct Job {
     model: Rc<Model>,
     state: Rc<RefCell<Option<Restoration>>>,
+    /// What the restore removes; once finished, with the check's outcome.
+    plan: RefCell<Plan>,
 }
 
 #[wasm_bindgen]
@@ -234,22 +248,30 @@ impl Job {
         Ok(job.tile_input(i).0)
     }
 
-    /// Every tile's height in pixels (tiles are all one size).
+    /// Every tile's height in pixels (tiles are all one size; 0 without tiles).
     #[wasm_bindgen(getter, js_name = tileHeight)]
     pub fn tile_height(&self) -> usize {
-        self.state
-            .borrow()
-            .as_ref()
-            .map_or(0, |j| j.tiles()[0].height)
+        self.first_tile().map_or(0, |t| t.height)
     }
 
     /// Every tile's width in pixels.
     #[wasm_bindgen(getter, js_name = tileWidth)]
     pub fn tile_width(&self) -> usize {
-        self.state
+        self.first_tile().map_or(0, |t| t.width)
+    }
+
+    fn first_tile(&self) -> Option<Tile> {
+        self.state.borrow().as_ref()?.tiles().first().copied()
+    }
+
+    /// What the restore removes and what was found in the photo (`Plan`, camelCase); after
+    /// `finish`, whether `auto` held the restore back.
+    pub fn plan(&self) -> Result<JsValue, JsError> {
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        self.plan
             .borrow()
-            .as_ref()
-            .map_or(0, |j| j.tiles()[0].width)
+            .serialize(&serializer)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Blends in tile `i`'s output from `Engine.runTile`; tiles are blended in order.
@@ -269,7 +291,8 @@ impl Job {
             .borrow_mut()
             .take()
             .ok_or_else(|| JsError::new("this restore has finished"))?;
-        let image = job.finish().map_err(js_error)?;
+        let (image, plan) = job.finish().map_err(js_error)?;
+        *self.plan.borrow_mut() = plan;
         Ok(image.into_rgba8().into_raw())
     }
 }

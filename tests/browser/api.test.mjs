@@ -31,6 +31,26 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 't
   assert.equal(w.progress.length, 6);
   assert.equal(w.aborted, 'AbortError');
 
+  // tasks and onPlan: a clean photo comes back as it was, a noisy one has its noise found and
+  // removed; what is asked for is removed; options reach the worker.
+  const t = await page.evaluate((u) => window.tasks(u), `/photos/${photo}`);
+  console.log(`tasks: clean ${JSON.stringify(t.cleanAuto.plan)}; noisy ${JSON.stringify(t.noisyAuto.plan)}`);
+  assert.equal(t.cleanAuto.unchanged, true, 'auto leaves a clean photo as it was');
+  assert.deepEqual(t.cleanAuto.plan.tasks, []);
+  assert.equal(t.cleanAuto.plan.auto, true);
+  assert.deepEqual(t.noisyAuto.plan.tasks, ['noise']);
+  // σ 25 added to 8-bit values and clipped: a little less is left to read.
+  assert.ok(t.noisyAuto.plan.findings.noiseSigma > 18 && t.noisyAuto.plan.findings.noiseSigma < 27, `σ read ${t.noisyAuto.plan.findings.noiseSigma}`);
+  assert.equal(t.noisyAuto.plan.heldBack, false);
+  assert.ok(t.noisyAuto.psnr > t.noisy + 1, `auto: ${t.noisyAuto.psnr} vs noisy ${t.noisy}`);
+  assert.deepEqual(t.noisyAsked.plan.tasks, ['noise', 'haze']);
+  assert.equal(t.noisyAsked.plan.auto, false);
+  assert.equal(t.noisyNone.unchanged, true);
+  assert.deepEqual(t.workerAuto.plan.tasks, ['noise']);
+  assert.ok(Math.abs(t.workerAuto.psnr - t.noisyAuto.psnr) < 1e-9, 'the worker restores as this thread does');
+  assert.equal(t.workerNone.unchanged, true, 'tasks reach the worker');
+  assert.match(t.badTasks, /unknown task "blur"/);
+
   const e = await page.evaluate(() => window.errors());
   console.log('errors:', e);
   assert.match(e.notAnImage, /not an image/);

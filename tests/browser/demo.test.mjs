@@ -39,6 +39,8 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
         download: document.getElementById('download').getAttribute('download'),
         href: document.getElementById('download').getAttribute('href'),
         message: document.getElementById('message').hidden ? null : document.getElementById('message').textContent,
+        plan: document.getElementById('plan').hidden ? null : document.getElementById('plan').textContent,
+        removed: document.getElementById('plan').dataset.removed,
       };
     });
   const sample = (label) => page.getByRole('button', { name: label }).click();
@@ -78,6 +80,7 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   assert.ok(gpu.meanDiff > 1, `the restored canvas should differ from the input (mean |diff| ${gpu.meanDiff})`);
   assert.ok(gpu.psnrOut > gpu.psnrIn + 1, `restored ${gpu.psnrOut} dB vs noisy ${gpu.psnrIn} dB`);
   assert.equal(gpu.download, 'astronaut-noisy-restored.png');
+  assert.equal(gpu.removed, 'noise', `what auto found: ${gpu.plan}`);
   assert.match(gpu.href, /^blob:/);
   await page.screenshot({ path: join(out, 'demo-webgpu.png'), fullPage: true });
 
@@ -144,6 +147,11 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   // Degrade first: a clean photo, damaged in the page, restored and scored against itself.
   await drop({ name: 'portrait.png', type: 'image/png', fromUrl: 'samples/astronaut.png' });
   await waitFor(() => document.body.dataset.state === 'done' && document.getElementById('download').download === 'portrait-restored.png');
+  // A clean photo needs nothing: auto shows it as it was.
+  const untouched = await result();
+  console.log(`clean photo: ${untouched.plan}`);
+  assert.equal(untouched.removed, '');
+  assert.equal(untouched.meanDiff, 0, 'the clean photo came back as it was');
   await page.getByLabel('Noise, σ').check();
   await page.getByRole('button', { name: 'Degrade and restore' }).click();
   await waitFor(() => document.body.dataset.state === 'done' && !document.getElementById('scores').hidden);

@@ -1,4 +1,5 @@
-//! `eval`: mean PSNR/SSIM per task on a folder of clean photos, degraded reproducibly.
+//! `eval`: PSNR/SSIM per task on a folder of clean photos, degraded reproducibly: the means,
+//! and photo by photo how many came out worse than their input and the worst of them.
 
 use std::path::PathBuf;
 
@@ -6,8 +7,10 @@ use anyhow::{Context, Result};
 use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::degrade::{test_seed, Degradation};
+use mirl::detect::Findings;
 use mirl::metrics::{psnr, ssim};
 use mirl::pipeline::{self, DEFAULT_TILE};
+use mirl::tasks::Tasks;
 use mirl::ModelBackend;
 use serde::Serialize;
 
@@ -18,10 +21,12 @@ pub const DEFAULT_TASKS: &str =
     "noise:15,noise:25,noise:50,jpeg:10,jpeg:20,jpeg:30,jpeg:40,rain,haze";
 
 /// Evaluate a ticket: crop each photo to a multiple of 16, degrade it (seeded per photo and
-/// task), restore it, and report mean PSNR/SSIM of the degraded input and of the output.
+/// task), restore it, and report mean PSNR/SSIM of the degraded input and of the output, how
+/// many photos came out worse than their input, and the worst one.
 ///
 /// The task `clean` restores the photos as they are: its output PSNR says how much the ticket
-/// changes photos that need nothing (its input PSNR is infinite, null in the JSON).
+/// changes photos that need nothing (its input PSNR is infinite, null in the JSON); a clean
+/// photo below 40 dB counts as worse.
 #[derive(clap::Args)]
 pub struct Args {
     /// The ticket (.mirl) [default: the bundled one].
@@ -39,10 +44,45 @@ pub struct Args {
     /// Use only the first N photos (in name order).
     #[arg(long)]
     limit: Option<usize>,
+    /// What the restores remove, as `restore --tasks`: `auto` (what each photo shows), `all`
+    /// (the network as it is), or names such as `noise,jpeg`.
+    #[arg(long, default_value = "auto")]
+    remove: Tasks,
     #[arg(long, default_value_t = DEFAULT_TILE)]
     tile: u32,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
+}
+
+/// A clean photo restored below this PSNR against itself counts as made worse.
+pub const CLEAN_FLOOR_DB: f64 = 40.0;
+
+/// One photo's scores for one task.
+#[derive(Serialize, Clone)]
+pub struct PhotoScore {
+    pub photo: String,
+    /// Infinite (null in the JSON) for `clean`.
+    pub input_psnr: f64,
+    pub output_psnr: f64,
+    /// What the restore removed from it, and what was found in it.
+    pub removed: String,
+    pub found: Findings,
+    /// In `auto`: the restore's change over the one the findings explain, and whether that
+    /// held it back (the photo returned as it was).
+    pub change_ratio: Option<f32>,
+    pub held_back: bool,
+}
+
+impl PhotoScore {
+    /// How much the restore changed this photo's PSNR; for `clean`, its PSNR above
+    /// [`CLEAN_FLOOR_DB`]. Below 0: made worse.
+    pub fn gain(&self) -> f64 {
+        if self.input_psnr.is_finite() {
+            self.output_psnr - self.input_psnr
+        } else {
+            self.output_psnr - CLEAN_FLOOR_DB
+        }
+    }
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -53,12 +93,28 @@ pub struct TaskScore {
     pub input_ssim: f64,
     pub output_psnr: f64,
     pub output_ssim: f64,
+    /// Photos the network ran on (the others came back as they were).
+    pub restored: usize,
+    /// Photos that came out worse than their input ([`PhotoScore::gain`] below 0).
+    pub worse: usize,
+    /// Every photo, in name order.
+    pub photos: Vec<PhotoScore>,
+}
+
+impl TaskScore {
+    /// The photo the restore served worst (lowest [`PhotoScore::gain`]).
+    pub fn worst(&self) -> Option<&PhotoScore> {
+        self.photos
+            .iter()
+            .min_by(|a, b| a.gain().total_cmp(&b.gain()))
+    }
 }
 
 struct Eval {
     ticket: mirl::ticket::Ticket,
     files: Vec<PathBuf>,
     tasks: Vec<(String, Degradation)>,
+    remove: Tasks,
     tile: u32,
 }
 
@@ -88,19 +144,32 @@ impl WithBackend for Eval {
             for ((task, kind), score) in self.tasks.iter().zip(scores.iter_mut()) {
                 bar.set_message(format!("{name} {task}"));
                 let degraded = kind.apply(&clean, test_seed(&name, task))?;
-                let restored = pipeline::restore(
+                let (restored, plan) = pipeline::restore(
                     &model,
                     &DynamicImage::ImageRgb8(degraded.clone()),
                     Some(self.tile),
+                    &self.remove,
                     |_, _| {},
                     &device,
-                )?
-                .to_rgb8();
+                )?;
+                let restored = restored.to_rgb8();
+                let photo = PhotoScore {
+                    photo: name.clone(),
+                    input_psnr: psnr(&clean, &degraded)?,
+                    output_psnr: psnr(&clean, &restored)?,
+                    removed: Tasks::Only(plan.tasks.clone()).to_string(),
+                    found: plan.findings,
+                    change_ratio: plan.change_ratio,
+                    held_back: plan.held_back,
+                };
                 score.images += 1;
-                score.input_psnr += psnr(&clean, &degraded)?;
+                score.restored += plan.runs_network() as usize;
+                score.worse += (photo.gain() < 0.0) as usize;
+                score.input_psnr += photo.input_psnr;
                 score.input_ssim += ssim(&clean, &degraded)?;
-                score.output_psnr += psnr(&clean, &restored)?;
+                score.output_psnr += photo.output_psnr;
                 score.output_ssim += ssim(&clean, &restored)?;
+                score.photos.push(photo);
                 bar.inc(1);
             }
         }
@@ -131,27 +200,39 @@ pub fn run(args: Args) -> Result<()> {
             ticket,
             files,
             tasks,
+            remove: args.remove.clone(),
             tile: args.tile,
         },
     )?;
     println!(
-        "{} photos from {}, ticket {}",
+        "{} photos from {}, ticket {}, removing {}",
         count,
         args.data.display(),
-        super::ticket_name(args.ticket.as_deref())
+        super::ticket_name(args.ticket.as_deref()),
+        args.remove
     );
     println!(
-        "{:<20} {:>12} {:>12} {:>12} {:>12}",
-        "task", "input PSNR", "input SSIM", "output PSNR", "output SSIM"
+        "{:<16} {:>10} {:>10} {:>11} {:>11} {:>8} {:>6}  worst photo (dB gained; clean: dB above {CLEAN_FLOOR_DB})",
+        "task", "input PSNR", "input SSIM", "output PSNR", "output SSIM", "restored", "worse"
     );
     for s in &scores {
+        let worst = s
+            .worst()
+            .map(|w| format!("{} {:+.2}", w.photo, w.gain()))
+            .unwrap_or_default();
         println!(
-            "{:<20} {:>12.2} {:>12.4} {:>12.2} {:>12.4}",
-            s.task, s.input_psnr, s.input_ssim, s.output_psnr, s.output_ssim
+            "{:<16} {:>10.2} {:>10.4} {:>11.2} {:>11.4} {:>8} {:>6}  {worst}",
+            s.task, s.input_psnr, s.input_ssim, s.output_psnr, s.output_ssim, s.restored, s.worse
         );
     }
     if let Some(path) = &args.json {
-        let doc = serde_json::json!({ "ticket": super::ticket_name(args.ticket.as_deref()), "data": args.data, "images": count, "tasks": scores });
+        let doc = serde_json::json!({
+            "ticket": super::ticket_name(args.ticket.as_deref()),
+            "data": args.data,
+            "images": count,
+            "remove": args.remove.to_string(),
+            "tasks": scores,
+        });
         fsio::write_atomic(
             path,
             serde_json::to_string_pretty(&doc)?.as_bytes(),

@@ -8,12 +8,15 @@ use anyhow::{bail, Result};
 use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::pipeline::{self, DEFAULT_TILE};
+use mirl::tasks::{Plan, Tasks};
 use mirl::ModelBackend;
 
 use crate::backend::{dispatch, BackendKind, WithBackend};
 use crate::imageio;
 
-/// Restore a photo (noise, JPEG artifacts, rain, haze) with a ticket.
+/// Restore a photo (noise, JPEG artifacts, rain, haze) with a ticket. By default (`--tasks
+/// auto`) it removes only what the photo shows (noise, JPEG, haze) and returns a photo that
+/// needs nothing as it was.
 #[derive(clap::Args)]
 pub struct Args {
     /// The photo to restore (PNG, JPEG or BMP; grey, RGB or RGBA).
@@ -29,6 +32,11 @@ pub struct Args {
     tile: u32,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
+    /// What to remove: `auto` (what the photo shows: noise, JPEG, haze; never rain), `all`
+    /// (the network as it is), `none`, or names joined by commas: noise, jpeg, rain, haze.
+    /// Without haze the result keeps the photo's tones.
+    #[arg(long, default_value = "auto")]
+    tasks: Tasks,
     /// Also write the input and the result side by side (input on the left) here.
     #[arg(long, value_name = "PATH")]
     before_after: Option<PathBuf>,
@@ -116,11 +124,12 @@ struct Restore {
     ticket: mirl::ticket::Ticket,
     image: DynamicImage,
     tile: u32,
+    tasks: Tasks,
 }
 
 impl WithBackend for Restore {
-    type Output = DynamicImage;
-    fn run<B: ModelBackend>(self, device: B::Device) -> Result<DynamicImage> {
+    type Output = (DynamicImage, Plan);
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<(DynamicImage, Plan)> {
         let model = self.ticket.build::<B>(&device)?;
         let bar = ProgressBar::new(0).with_style(
             ProgressStyle::with_template("{bar:30} tile {pos}/{len} {elapsed}").unwrap(),
@@ -129,6 +138,7 @@ impl WithBackend for Restore {
             &model,
             &self.image,
             Some(self.tile),
+            &self.tasks,
             |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -151,12 +161,13 @@ pub fn run(args: Args) -> Result<()> {
         (Some(_), None) => Some(image.clone()),
     };
     let start = Instant::now();
-    let out = dispatch(
+    let (out, plan) = dispatch(
         args.backend,
         Restore {
             ticket,
             image,
             tile: args.tile,
+            tasks: args.tasks,
         },
     )?;
     let mut inputs = vec![args.input.as_path()];
@@ -170,7 +181,7 @@ pub fn run(args: Args) -> Result<()> {
         imageio::save(&before_after(&before, &after), path, &inputs)?;
     }
     println!(
-        "restored {}x{} in {:.2} s -> {}",
+        "restored {}x{} in {:.2} s -> {}: {plan}",
         w,
         h,
         start.elapsed().as_secs_f64(),

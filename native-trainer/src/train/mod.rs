@@ -94,9 +94,11 @@ pub struct Args {
     /// Also rewind prompt_param and temperature (MIR-L keeps their trained values).
     #[arg(long)]
     rewind_all: bool,
-    /// Train a control for the lottery-ticket claim instead of pruning: the masks of
-    /// --masks-from with fresh random weights (random-reinit), or random masks with its
-    /// per-layer density (random-prune). One round, at that density.
+    /// Train one round at the masks of --masks-from instead of pruning: with fresh random
+    /// weights (random-reinit) or random masks at its per-layer density (random-prune), the
+    /// controls for the lottery-ticket claim; or with this run's own initial weights at --seed
+    /// (rewound: the weights a run with --rewind-step 0 rewinds to), to retrain a found ticket
+    /// on another --tasks mix.
     #[arg(long, value_enum, requires = "masks_from")]
     control: Option<Control>,
     /// The ticket whose masks a control uses.
@@ -143,6 +145,7 @@ pub struct Args {
 pub enum Control {
     RandomReinit,
     RandomPrune,
+    Rewound,
 }
 
 /// Training recipes: a network and defaults for rounds, steps, batch, crop and validation.
@@ -423,7 +426,7 @@ impl Plan {
                 );
                 let masks = Masks::from_nonzero(&ticket.params);
                 let masks = match control {
-                    Control::RandomReinit => masks,
+                    Control::RandomReinit | Control::Rewound => masks,
                     Control::RandomPrune => {
                         masks.random_like(crate::data::mix_seed(&[args.seed, 2]))
                     }

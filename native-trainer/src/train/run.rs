@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mirl::metrics::psnr;
 use mirl::params::{load_params, read_params, NamedParams};
 use mirl::pipeline;
+use mirl::tasks::Tasks;
 use mirl::ticket::{Precision, Provenance, Ticket};
 use mirl::{ModelBackend, PromptIr};
 
@@ -404,9 +405,10 @@ fn start<AB: TrainBackend>(
     device: &AB::Device,
 ) -> Result<State<AB>> {
     // Controls draw weights from their own stream, so a random-reinit control never
-    // reproduces the initial weights of the run that found the ticket.
+    // reproduces the initial weights of the run that found the ticket; a rewound retrain
+    // takes exactly those.
     let seed = match settings.control {
-        None => settings.seed,
+        None | Some(Control::Rewound) => settings.seed,
         Some(Control::RandomReinit) => mix_seed(&[settings.seed, 1]),
         Some(Control::RandomPrune) => mix_seed(&[settings.seed, 2]),
     };
@@ -586,9 +588,12 @@ fn validate<B: ModelBackend>(
                 model,
                 &DynamicImage::ImageRgb8(degraded.clone()),
                 None,
+                // The network as it is: validation scores what training made of it.
+                &Tasks::all(),
                 |_, _| {},
                 device,
             )?
+            .0
             .to_rgb8();
             sum_in += psnr(&clean, &degraded)?;
             sum_out += psnr(&clean, &restored)?;
@@ -631,6 +636,7 @@ fn write_reports(
     let title = match settings.control {
         Some(Control::RandomReinit) => "Control run: ticket masks, random re-initialisation",
         Some(Control::RandomPrune) => "Control run: random masks at the ticket's density",
+        Some(Control::Rewound) => "Retrain: ticket masks, weights rewound to initialisation",
         None => "Iterative magnitude pruning with rewinding",
     };
     fsio::write_atomic(
