@@ -32,7 +32,7 @@ try {
     const image = new ImageData(size, size);
     for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 7919) % 251;
     globalThis.bench = { restorer: await Restorer.create(ticket ? { backend: 'cpu', ticket } : { backend: 'cpu' }), image };
-    await globalThis.bench.restorer.restore(image);
+    await globalThis.bench.restorer.restore(image, { tasks: 'all' });
   }, [size, ticketUrl]);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
@@ -40,7 +40,7 @@ try {
   await cdp.send('Profiler.start');
   const ms = await page.evaluate(async (runs) => {
     const t = performance.now();
-    for (let i = 0; i < runs; i++) await globalThis.bench.restorer.restore(globalThis.bench.image);
+    for (let i = 0; i < runs; i++) await globalThis.bench.restorer.restore(globalThis.bench.image, { tasks: 'all' });
     return (performance.now() - t) / runs;
   }, runs);
   const { profile } = await cdp.send('Profiler.stop');
