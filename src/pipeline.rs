@@ -208,9 +208,9 @@ fn weight_sums(len: usize, tile: usize, starts: &[usize], overlap: usize) -> Vec
 }
 
 impl Restoration {
-    /// Prepares what `plan` removes from `img` ([`plan`]), in tiles of at most `tile` x `tile`
-    /// pixels (a multiple of 8, at least 16; `None` for one pass over the whole image). Where
-    /// there is nothing to remove there are no tiles.
+    /// Prepares what `plan` ([`Plan::new`]) removes from `img`, in tiles of at most `tile` x
+    /// `tile` pixels (a multiple of 8, at least 16; `None` for one pass over the whole image).
+    /// Where there is nothing to remove there are no tiles.
     pub fn new(img: &DynamicImage, tile: Option<u32>, plan: Plan) -> Result<Self> {
         let layout = match img {
             DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Layout::Grey,
