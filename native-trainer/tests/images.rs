@@ -25,6 +25,10 @@ fn tiny_ticket(dir: &Path) -> PathBuf {
     ticket
 }
 
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn metrics(a: &Path, b: &Path) -> (f64, f64) {
     let out = ok(&[&"metrics", &a, &b, &"--json"]);
     assert_eq!(
@@ -279,8 +283,7 @@ fn eval_prints_a_table_and_writes_json() {
     let out = eval(&json);
     println!("{out}");
     assert!(out.contains("noise:25") && out.contains("jpeg:20") && out.contains("input PSNR"));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v = read_json(&json);
     assert_eq!(v["images"], 2);
     let noise = &v["tasks"][0];
     assert_eq!(noise["task"], "noise:25");
@@ -305,8 +308,7 @@ fn eval_prints_a_table_and_writes_json() {
     // The same command again gives the same numbers: degradations are seeded per photo and task.
     let json2 = dir.path().join("eval2.json");
     eval(&json2);
-    let v2: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json2).unwrap()).unwrap();
+    let v2 = read_json(&json2);
     assert_eq!(v["tasks"], v2["tasks"]);
 
     // In `auto` (the default), the clean photos need nothing and come back as they were.
@@ -324,8 +326,7 @@ fn eval_prints_a_table_and_writes_json() {
         &json,
     ]);
     println!("{out}");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v = read_json(&json);
     let clean = &v["tasks"][0];
     assert_eq!(
         (&clean["restored"], &clean["worse"]),
@@ -451,8 +452,7 @@ fn photos_that_need_nothing_come_back_as_they_were() {
             &json,
         ]);
         println!("{out}");
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let v = read_json(&json);
         let mut failures = Vec::new();
         for task in v["tasks"].as_array().unwrap() {
             for p in task["photos"].as_array().unwrap() {
