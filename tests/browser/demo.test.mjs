@@ -44,7 +44,8 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
       };
     });
   const sample = (label) => page.getByRole('button', { name: label }).click();
-  // A dropped file: the bytes at `fromUrl`, a PNG drawn in the page (`canvas: [w, h]`), or
+  // A dropped file: the bytes at `fromUrl`, a PNG drawn in the page (`canvas: [w, h]`: a
+  // gradient with noise of σ 23 in each channel, so that `auto` has something to remove), or
   // `size` zero bytes.
   const drop = (spec) =>
     page.evaluate(async ({ name, type, size, fromUrl, canvas }) => {
@@ -56,6 +57,9 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
         gradient.addColorStop(1, '#fc8');
         g.fillStyle = gradient;
         g.fillRect(0, 0, w, h);
+        const pixels = g.getImageData(0, 0, w, h);
+        for (let i = 0; i < pixels.data.length; i++) if (i % 4 !== 3) pixels.data[i] += (Math.random() - 0.5) * 80;
+        g.putImageData(pixels, 0, 0);
         return c.convertToBlob({ type: 'image/png' });
       };
       const body = fromUrl ? await (await fetch(fromUrl)).blob() : canvas ? await drawn(canvas) : new Uint8Array(size);
