@@ -262,7 +262,7 @@ fn eval_prints_a_table_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
     let ticket = tiny_ticket(dir.path());
     let data = shared().join("data/test/cbsd68");
-    let eval = |json: &Path| {
+    let eval = |tasks: &str, remove: &str, json: &Path| {
         ok(&[
             &"eval",
             &"--ticket",
@@ -270,9 +270,9 @@ fn eval_prints_a_table_and_writes_json() {
             &"--data",
             &data,
             &"--tasks",
-            &"noise:25,jpeg:20,clean",
+            &tasks,
             &"--remove",
-            &"all",
+            &remove,
             &"--limit",
             &"2",
             &"--json",
@@ -280,7 +280,7 @@ fn eval_prints_a_table_and_writes_json() {
         ])
     };
     let json = dir.path().join("eval.json");
-    let out = eval(&json);
+    let out = eval("noise:25,jpeg:20,clean", "all", &json);
     println!("{out}");
     assert!(out.contains("noise:25") && out.contains("jpeg:20") && out.contains("input PSNR"));
     let v = read_json(&json);
@@ -307,24 +307,12 @@ fn eval_prints_a_table_and_writes_json() {
     assert!(out.contains("worst photo"), "{out}");
     // The same command again gives the same numbers: degradations are seeded per photo and task.
     let json2 = dir.path().join("eval2.json");
-    eval(&json2);
+    eval("noise:25,jpeg:20,clean", "all", &json2);
     let v2 = read_json(&json2);
     assert_eq!(v["tasks"], v2["tasks"]);
 
     // In `auto` (the default), the clean photos need nothing and come back as they were.
-    let out = ok(&[
-        &"eval",
-        &"--ticket",
-        &ticket,
-        &"--data",
-        &data,
-        &"--tasks",
-        &"clean",
-        &"--limit",
-        &"2",
-        &"--json",
-        &json,
-    ]);
+    let out = eval("clean", "auto", &json);
     println!("{out}");
     let v = read_json(&json);
     let clean = &v["tasks"][0];
