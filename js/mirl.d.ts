@@ -47,8 +47,8 @@ export interface RestorePlan {
 
 export interface RestoreOptions {
   /**
-   * What to remove: 'auto' (default: what the photo shows, noise, JPEG or haze, never rain;
-   * a photo that needs nothing comes back as it was), 'all' (the network as it is), 'none',
+   * What to remove: 'auto' (default: noise and JPEG artefacts where the photo shows them,
+   * never haze or rain; a photo that needs nothing comes back as it was), 'all' (the network as it is), 'none',
    * or names (an array, or joined by commas). Without haze the result keeps the photo's tones.
    */
   tasks?: 'auto' | 'all' | 'none' | string | Task[];

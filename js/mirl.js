@@ -264,8 +264,8 @@ export class Restorer {
   /**
    * Restores an image (ImageData, ImageBitmap, HTMLImageElement, HTMLCanvasElement,
    * OffscreenCanvas, Blob or File) and resolves to an ImageData of the same size.
-   * options: tasks, what to remove: 'auto' (the default: what the photo shows, noise, JPEG
-   * or haze; a photo that needs nothing comes back as it was), 'all' (the network as it is),
+   * options: tasks, what to remove: 'auto' (the default: the noise and JPEG artefacts the
+   * photo shows; a photo that needs nothing comes back as it was), 'all' (the network as it is),
    * 'none', or some of 'noise', 'jpeg', 'rain', 'haze' (an array, or joined by commas);
    * onPlan(plan), called before resolving with what was found and removed; tileSize
    * (pixels, multiple of 8; default 512), onProgress(done, total), signal (an AbortSignal:

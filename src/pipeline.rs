@@ -208,10 +208,10 @@ fn weight_sums(len: usize, tile: usize, starts: &[usize], overlap: usize) -> Vec
 }
 
 impl Restoration {
-    /// Prepares what `plan` ([`Plan::new`]) removes from `img`, in tiles of at most `tile` x
-    /// `tile` pixels (a multiple of 8, at least 16; `None` for one pass over the whole image).
-    /// Where there is nothing to remove there are no tiles.
-    pub fn new(img: &DynamicImage, tile: Option<u32>, plan: Plan) -> Result<Self> {
+    /// Prepares the removal of `tasks` from `img` ([`Plan::new`] settles what that is), in
+    /// tiles of at most `tile` x `tile` pixels (a multiple of 8, at least 16; `None` for one
+    /// pass over the whole image). Where there is nothing to remove there are no tiles.
+    pub fn new(img: &DynamicImage, tile: Option<u32>, tasks: &Tasks) -> Result<Self> {
         let layout = match img {
             DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Layout::Grey,
             DynamicImage::ImageLumaA8(_)
@@ -223,20 +223,20 @@ impl Restoration {
         };
         // Before the copy, so an oversized image allocates nothing.
         check_size(img.width(), img.height())?;
-        Self::with_layout(img.to_rgba8(), layout, tile, plan)
+        Self::with_layout(img.to_rgba8(), layout, tile, tasks)
     }
 
     /// As [`Restoration::new`] for an RGBA image, which it takes over rather than copies (the
     /// browser's case: the page's pixels are the only copy in wasm memory).
-    pub fn from_rgba(img: RgbaImage, tile: Option<u32>, plan: Plan) -> Result<Self> {
-        Self::with_layout(img, Layout::Rgba, tile, plan)
+    pub fn from_rgba(img: RgbaImage, tile: Option<u32>, tasks: &Tasks) -> Result<Self> {
+        Self::with_layout(img, Layout::Rgba, tile, tasks)
     }
 
     fn with_layout(
         image: RgbaImage,
         layout: Layout,
         tile: Option<u32>,
-        plan: Plan,
+        tasks: &Tasks,
     ) -> Result<Self> {
         check_size(image.width(), image.height())?;
         let tile = match tile {
@@ -257,6 +257,7 @@ impl Restoration {
             tile_starts(padded_w, tile_w, overlap),
             tile_starts(padded_h, tile_h, overlap),
         );
+        let plan = Plan::new(tasks, &image);
         let tiles = if plan.runs_network() {
             ys.iter()
                 .flat_map(|&y| {
@@ -428,8 +429,7 @@ pub fn restore<B: ModelBackend>(
     mut progress: impl FnMut(usize, usize),
     device: &B::Device,
 ) -> Result<(DynamicImage, Plan)> {
-    check_size(img.width(), img.height())?;
-    let mut job = Restoration::new(img, tile, Plan::new(tasks, &img.to_rgba8()))?;
+    let mut job = Restoration::new(img, tile, tasks)?;
     let total = job.tiles().len();
     for i in 0..total {
         let (data, shape) = job.tile_input(i);
@@ -445,11 +445,6 @@ pub fn restore<B: ModelBackend>(
 mod tests {
     use super::*;
     use image::RgbImage;
-
-    /// The plan that runs the network as it is.
-    fn all(img: &DynamicImage) -> Plan {
-        Plan::new(&Tasks::all(), &img.to_rgba8())
-    }
 
     #[test]
     fn reflect_mirrors_without_repeating_the_edge() {
@@ -483,7 +478,7 @@ mod tests {
         });
         let img = DynamicImage::ImageRgba8(img);
         for tile in [None, Some(64), Some(48), Some(16)] {
-            let mut job = Restoration::new(&img, tile, all(&img)).unwrap();
+            let mut job = Restoration::new(&img, tile, &Tasks::all()).unwrap();
             for i in 0..job.tiles().len() {
                 let (data, _) = job.tile_input(i);
                 job.add_tile_output(i, &data).unwrap();
@@ -493,7 +488,7 @@ mod tests {
         let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(37, 20, |x, y| {
             image::Luma([(x * 7 + y) as u8])
         }));
-        let mut job = Restoration::new(&grey, Some(16), all(&grey)).unwrap();
+        let mut job = Restoration::new(&grey, Some(16), &Tasks::all()).unwrap();
         for i in 0..job.tiles().len() {
             let (data, _) = job.tile_input(i);
             job.add_tile_output(i, &data).unwrap();
@@ -507,8 +502,7 @@ mod tests {
             image::Rgb([(x * 3) as u8, (y * 5) as u8, 90])
         }));
         for tasks in [Tasks::Auto, Tasks::Only(vec![])] {
-            let plan = Plan::new(&tasks, &img.to_rgba8());
-            let job = Restoration::new(&img, Some(32), plan).unwrap();
+            let job = Restoration::new(&img, Some(32), &tasks).unwrap();
             assert!(job.tiles().is_empty() && job.plan().tasks.is_empty());
             assert_eq!(job.finish().unwrap().0, img, "{tasks}");
         }
@@ -538,7 +532,7 @@ mod tests {
     #[test]
     fn tiles_come_in_order_and_all_of_them() {
         let img = DynamicImage::ImageRgb8(RgbImage::new(100, 100));
-        let mut job = Restoration::new(&img, Some(32), all(&img)).unwrap();
+        let mut job = Restoration::new(&img, Some(32), &Tasks::all()).unwrap();
         let (data, _) = job.tile_input(1);
         let err = job.add_tile_output(1, &data).unwrap_err().to_string();
         assert!(err.contains("before tile 0"), "{err}");
@@ -586,13 +580,13 @@ mod tests {
     #[test]
     fn bad_sizes_are_refused() {
         let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 5));
-        assert!(Restoration::new(&empty, None, all(&empty))
+        assert!(Restoration::new(&empty, None, &Tasks::all())
             .err()
             .expect("refused")
             .to_string()
             .contains("empty"));
         let img = DynamicImage::ImageRgb8(RgbImage::new(16, 16));
-        assert!(Restoration::new(&img, Some(20), all(&img)).is_err());
+        assert!(Restoration::new(&img, Some(20), &Tasks::all()).is_err());
         assert!(check_size(40_000, 1_000)
             .unwrap_err()
             .to_string()

@@ -182,12 +182,12 @@ impl Engine {
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
         let tile = tile_for(&self.info.config, tile);
-        let plan = Plan::new(&tasks, &img);
-        let job = Restoration::from_rgba(img, Some(tile), plan.clone()).map_err(js_error)?;
+        let job = Restoration::from_rgba(img, Some(tile), &tasks).map_err(js_error)?;
+        let plan = RefCell::new(job.plan().clone());
         Ok(Job {
             model: self.model.clone(),
             state: Rc::new(RefCell::new(Some(job))),
-            plan: RefCell::new(plan),
+            plan,
         })
     }
 }

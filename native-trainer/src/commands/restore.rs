@@ -15,8 +15,8 @@ use crate::backend::{dispatch, BackendKind, WithBackend};
 use crate::imageio;
 
 /// Restore a photo (noise, JPEG artifacts, rain, haze) with a ticket. By default (`--tasks
-/// auto`) it removes only what the photo shows (noise, JPEG, haze) and returns a photo that
-/// needs nothing as it was.
+/// auto`) it removes only the noise and JPEG artefacts the photo shows, and returns a photo
+/// that needs nothing as it was.
 #[derive(clap::Args)]
 pub struct Args {
     /// The photo to restore (PNG, JPEG or BMP; grey, RGB or RGBA).
@@ -32,7 +32,7 @@ pub struct Args {
     tile: u32,
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendKind,
-    /// What to remove: `auto` (what the photo shows: noise, JPEG, haze; never rain), `all`
+    /// What to remove: `auto` (the noise and JPEG the photo shows; never haze or rain), `all`
     /// (the network as it is), `none`, or names joined by commas: noise, jpeg, rain, haze.
     /// Without haze the result keeps the photo's tones.
     #[arg(long, default_value = "auto")]
