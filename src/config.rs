@@ -2,18 +2,19 @@
 //! checks. What a config implies (parameter shapes, compute) is read from the network itself,
 //! in `model::layout`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
-use burn::config::Config;
 
 /// Size of one prompt block's learned prompt: `dim` channels of `size` x `size` pixels.
-#[derive(Config, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PromptSpec {
     pub dim: usize,
     pub size: usize,
 }
 
 /// PromptIR's hyper-parameters. Field names and meaning follow the reference's config.json.
-#[derive(Config, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PromptIrConfig {
     /// Channels at level 1 (`d`); levels 2, 3 and the latent use 2d, 4d and 8d.
     pub dim: usize,
@@ -29,6 +30,11 @@ pub struct PromptIrConfig {
     pub prompt_len: usize,
     /// The three prompt blocks, from the finest decoder level (prompt1) to the coarsest.
     pub prompts: [PromptSpec; 3],
+    /// mirl's extension: the network also takes the JPEG quantization as input, two constant
+    /// planes after R, G and B ([`crate::jpeg_file::quality_planes`]), as QGCN takes the
+    /// tables. Absent (false) in the reference's configs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quality_map: bool,
 }
 
 /// Upper bounds that keep a hostile or corrupt config from allocating absurd amounts of memory.
@@ -46,6 +52,28 @@ pub const MAX_PARAMETERS: usize = 500_000_000;
 pub const PRESETS: [&str; 3] = ["paper", "small", "tiny"];
 
 impl PromptIrConfig {
+    /// The reference's network with these hyper-parameters.
+    pub fn new(
+        dim: usize,
+        num_blocks: [usize; 4],
+        num_refinement_blocks: usize,
+        heads: [usize; 4],
+        ffn_expansion_factor: f64,
+        prompt_len: usize,
+        prompts: [PromptSpec; 3],
+    ) -> Self {
+        Self {
+            dim,
+            num_blocks,
+            num_refinement_blocks,
+            heads,
+            ffn_expansion_factor,
+            prompt_len,
+            prompts,
+            quality_map: false,
+        }
+    }
+
     /// A named preset:
     /// - `paper`: the network of PromptIR and MIR-L (35,376,967 parameters, 5.27 TFLOP/MP).
     /// - `small`: dim 16, blocks `[1, 1, 1, 2]` (the promptir-tiny fixture's config), 1,494,342
@@ -100,6 +128,15 @@ impl PromptIrConfig {
     /// The config as compact JSON (the form stored in tickets).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a config always serialises")
+    }
+
+    /// Channels the network takes: R, G, B, and the quality planes where it reads them.
+    pub fn in_channels(&self) -> usize {
+        3 + if self.quality_map {
+            crate::jpeg_file::QUALITY_PLANES
+        } else {
+            0
+        }
     }
 
     /// GDFN hidden width for `channels` input channels: `int(C * f)` as the reference computes it.

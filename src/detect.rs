@@ -180,7 +180,7 @@ fn dct_basis(u: usize, x: usize) -> f32 {
 }
 
 /// The IJG step of a quality-50 table entry at `quality` (libjpeg's `jpeg_quality_scaling`).
-fn ijg_step(base: f32, quality: u8) -> f32 {
+pub(crate) fn ijg_step(base: f32, quality: u8) -> f32 {
     let q = quality.clamp(1, 100) as f32;
     let scale = if q < 50.0 {
         5000.0 / q

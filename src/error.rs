@@ -28,6 +28,13 @@ pub enum Error {
     /// An input tensor or image is unusable.
     #[error("invalid input: {0}")]
     Input(String),
+    /// A JPEG file whose header does not say how it was compressed.
+    #[error("invalid JPEG file: {context}")]
+    JpegFile {
+        context: String,
+        #[source]
+        source: Option<gufo_jpeg::Error>,
+    },
     /// A backend's result that cannot be read back into host memory.
     #[error("cannot read a result back from the backend: {0}")]
     Readback(String),

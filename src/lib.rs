@@ -5,6 +5,7 @@ pub mod config;
 pub mod degrade;
 pub mod detect;
 pub mod error;
+pub mod jpeg_file;
 pub mod metrics;
 pub mod model;
 pub mod params;

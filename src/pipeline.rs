@@ -17,6 +17,7 @@ use image::{DynamicImage, ImageReader, RgbaImage};
 
 use crate::config::PromptIrConfig;
 use crate::error::{Error, Result};
+use crate::jpeg_file::{quality_planes, JpegFile, QUALITY_PLANES};
 use crate::model::PromptIr;
 use crate::tasks::{Plan, Tasks};
 use crate::tone::Tone;
@@ -36,6 +37,29 @@ pub const MIN_TILE: u32 = 16;
 /// it. With the tile, a restore needs 4 bytes per pixel of the photo and 12 per pixel of a
 /// row of tiles on top (so a 32-megapixel photo stays well below 1 GB).
 pub const ACTIVATION_BUDGET: u64 = 256 << 20;
+
+/// How a restore runs: what it removes, in what tiles, and what the photo's JPEG file says
+/// of its compression.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// What to remove ([`Plan::new`] settles what that is for a photo).
+    pub tasks: Tasks,
+    /// Tiles of at most `tile` x `tile` pixels (a multiple of 8, at least 16); `None` for one
+    /// pass over the whole image.
+    pub tile: Option<u32>,
+    /// The header of the JPEG file the photo was decoded from, where it was one.
+    pub jpeg: Option<JpegFile>,
+}
+
+impl Options {
+    pub fn new(tasks: Tasks, tile: Option<u32>) -> Self {
+        Self {
+            tasks,
+            tile,
+            jpeg: None,
+        }
+    }
+}
 
 /// A tile of the padded image, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +106,8 @@ pub struct Restoration {
     band_y: usize,
     /// The tile whose output comes next.
     next: usize,
+    /// The quantization planes each tile's input carries, for a network that reads them.
+    planes: Option<[f32; QUALITY_PLANES]>,
 }
 
 /// Checks an image's size against [`MAX_PIXELS`] and emptiness.
@@ -208,10 +234,9 @@ fn weight_sums(len: usize, tile: usize, starts: &[usize], overlap: usize) -> Vec
 }
 
 impl Restoration {
-    /// Prepares the removal of `tasks` from `img` ([`Plan::new`] settles what that is), in
-    /// tiles of at most `tile` x `tile` pixels (a multiple of 8, at least 16; `None` for one
-    /// pass over the whole image). Where there is nothing to remove there are no tiles.
-    pub fn new(img: &DynamicImage, tile: Option<u32>, tasks: &Tasks) -> Result<Self> {
+    /// Prepares a restore of `img` ([`Options`]). Where there is nothing to remove there are
+    /// no tiles.
+    pub fn new(img: &DynamicImage, options: &Options) -> Result<Self> {
         let layout = match img {
             DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Layout::Grey,
             DynamicImage::ImageLumaA8(_)
@@ -223,23 +248,18 @@ impl Restoration {
         };
         // Before the copy, so an oversized image allocates nothing.
         check_size(img.width(), img.height())?;
-        Self::with_layout(img.to_rgba8(), layout, tile, tasks)
+        Self::with_layout(img.to_rgba8(), layout, options)
     }
 
     /// As [`Restoration::new`] for an RGBA image, which it takes over rather than copies (the
     /// browser's case: the page's pixels are the only copy in wasm memory).
-    pub fn from_rgba(img: RgbaImage, tile: Option<u32>, tasks: &Tasks) -> Result<Self> {
-        Self::with_layout(img, Layout::Rgba, tile, tasks)
+    pub fn from_rgba(img: RgbaImage, options: &Options) -> Result<Self> {
+        Self::with_layout(img, Layout::Rgba, options)
     }
 
-    fn with_layout(
-        image: RgbaImage,
-        layout: Layout,
-        tile: Option<u32>,
-        tasks: &Tasks,
-    ) -> Result<Self> {
+    fn with_layout(image: RgbaImage, layout: Layout, options: &Options) -> Result<Self> {
         check_size(image.width(), image.height())?;
-        let tile = match tile {
+        let tile = match options.tile {
             Some(t) if t < MIN_TILE || t % 8 != 0 => {
                 return Err(Error::Input(format!(
                     "tile size {t} must be a multiple of 8 and at least {MIN_TILE}"
@@ -257,7 +277,7 @@ impl Restoration {
             tile_starts(padded_w, tile_w, overlap),
             tile_starts(padded_h, tile_h, overlap),
         );
-        let plan = Plan::new(tasks, &image);
+        let plan = Plan::new(&options.tasks, &image, options.jpeg);
         let tiles = if plan.runs_network() {
             ys.iter()
                 .flat_map(|&y| {
@@ -289,7 +309,23 @@ impl Restoration {
             band: vec![0.0; 3 * tile_h * padded_w],
             band_y: 0,
             next: 0,
+            planes: None,
         })
+    }
+
+    /// Gives each tile's input the quantization planes of the plan's JPEG quality, for a
+    /// network that reads them ([`PromptIrConfig::quality_map`]).
+    pub fn set_quality_input(&mut self, on: bool) {
+        self.planes = on.then(|| {
+            let luma = self.plan.jpeg_quality();
+            // The file's chroma table, where the file's compression is the one that counts.
+            let chroma = self
+                .plan
+                .jpeg_file
+                .filter(|f| Some(f.quality) == luma)
+                .and_then(|f| f.chroma_quality);
+            quality_planes(luma, chroma)
+        });
     }
 
     pub fn tiles(&self) -> &[Tile] {
@@ -308,7 +344,9 @@ impl Restoration {
         let columns: Vec<u32> = (t.x..t.x + t.width)
             .map(|x| reflect(x as isize, width) as u32)
             .collect();
-        let mut out = vec![0f32; 3 * t.width * t.height];
+        let planes: &[f32] = self.planes.as_ref().map_or(&[], |p| &p[..]);
+        let plane = t.width * t.height;
+        let mut out = vec![0f32; (3 + planes.len()) * plane];
         for y in 0..t.height {
             let sy = reflect((t.y + y) as isize, height) as u32;
             for (x, &sx) in columns.iter().enumerate() {
@@ -318,7 +356,10 @@ impl Restoration {
                 }
             }
         }
-        (out, [1, 3, t.height, t.width])
+        for (k, v) in planes.iter().enumerate() {
+            out[(3 + k) * plane..(4 + k) * plane].fill(*v);
+        }
+        (out, [1, 3 + planes.len(), t.height, t.width])
     }
 
     /// Blends in the network's output for tile `i` (same shape as its input). Tiles come in
@@ -419,17 +460,17 @@ impl Restoration {
     }
 }
 
-/// Removes `tasks` from a whole image on the model's device, calling `progress(done, total)`
+/// Restores a whole image on the model's device ([`Options`]), calling `progress(done, total)`
 /// after each tile; returns the result and what was removed.
 pub fn restore<B: ModelBackend>(
     model: &PromptIr<B>,
     img: &DynamicImage,
-    tile: Option<u32>,
-    tasks: &Tasks,
+    options: &Options,
     mut progress: impl FnMut(usize, usize),
     device: &B::Device,
 ) -> Result<(DynamicImage, Plan)> {
-    let mut job = Restoration::new(img, tile, tasks)?;
+    let mut job = Restoration::new(img, options)?;
+    job.set_quality_input(model.reads_quality());
     let total = job.tiles().len();
     for i in 0..total {
         let (data, shape) = job.tile_input(i);
@@ -478,7 +519,7 @@ mod tests {
         });
         let img = DynamicImage::ImageRgba8(img);
         for tile in [None, Some(64), Some(48), Some(16)] {
-            let mut job = Restoration::new(&img, tile, &Tasks::all()).unwrap();
+            let mut job = Restoration::new(&img, &Options::new(Tasks::all(), tile)).unwrap();
             for i in 0..job.tiles().len() {
                 let (data, _) = job.tile_input(i);
                 job.add_tile_output(i, &data).unwrap();
@@ -488,7 +529,7 @@ mod tests {
         let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(37, 20, |x, y| {
             image::Luma([(x * 7 + y) as u8])
         }));
-        let mut job = Restoration::new(&grey, Some(16), &Tasks::all()).unwrap();
+        let mut job = Restoration::new(&grey, &Options::new(Tasks::all(), Some(16))).unwrap();
         for i in 0..job.tiles().len() {
             let (data, _) = job.tile_input(i);
             job.add_tile_output(i, &data).unwrap();
@@ -502,7 +543,7 @@ mod tests {
             image::Rgb([(x * 3) as u8, (y * 5) as u8, 90])
         }));
         for tasks in [Tasks::Auto, Tasks::Only(vec![])] {
-            let job = Restoration::new(&img, Some(32), &tasks).unwrap();
+            let job = Restoration::new(&img, &Options::new(tasks.clone(), Some(32))).unwrap();
             assert!(job.tiles().is_empty() && job.plan().tasks.is_empty());
             assert_eq!(job.finish().unwrap().0, img, "{tasks}");
         }
@@ -532,7 +573,7 @@ mod tests {
     #[test]
     fn tiles_come_in_order_and_all_of_them() {
         let img = DynamicImage::ImageRgb8(RgbImage::new(100, 100));
-        let mut job = Restoration::new(&img, Some(32), &Tasks::all()).unwrap();
+        let mut job = Restoration::new(&img, &Options::new(Tasks::all(), Some(32))).unwrap();
         let (data, _) = job.tile_input(1);
         let err = job.add_tile_output(1, &data).unwrap_err().to_string();
         assert!(err.contains("before tile 0"), "{err}");
@@ -580,13 +621,13 @@ mod tests {
     #[test]
     fn bad_sizes_are_refused() {
         let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 5));
-        assert!(Restoration::new(&empty, None, &Tasks::all())
+        assert!(Restoration::new(&empty, &Options::new(Tasks::all(), None))
             .err()
             .expect("refused")
             .to_string()
             .contains("empty"));
         let img = DynamicImage::ImageRgb8(RgbImage::new(16, 16));
-        assert!(Restoration::new(&img, Some(20), &Tasks::all()).is_err());
+        assert!(Restoration::new(&img, &Options::new(Tasks::all(), Some(20))).is_err());
         assert!(check_size(40_000, 1_000)
             .unwrap_err()
             .to_string()

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::{detect, Findings};
 use crate::error::{Error, Result};
+use crate::jpeg_file::JpegFile;
 
 /// A degradation a restore can remove.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -133,6 +134,8 @@ pub struct Plan {
     /// Whether `tasks` came from detection (`auto`) rather than the caller.
     pub auto: bool,
     pub findings: Findings,
+    /// What the photo's JPEG file said of its last compression, where it came as one.
+    pub jpeg_file: Option<JpegFile>,
     /// In `auto`, once restored: the RMS change the restore made over the one the
     /// degradations found explain ([`Plan::check`]).
     pub change_ratio: Option<f32>,
@@ -142,18 +145,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Measures `img` and settles what to remove from it.
-    pub fn new(asked: &Tasks, img: &RgbaImage) -> Self {
+    /// Measures `img`, reads what its JPEG file said (`jpeg_file`), and settles what to
+    /// remove from it.
+    pub fn new(asked: &Tasks, img: &RgbaImage, jpeg_file: Option<JpegFile>) -> Self {
         let findings = detect(img);
+        let quality = jpeg_quality(&findings, jpeg_file.as_ref());
         let tasks = match asked {
             Tasks::Only(t) => t.clone(),
             Tasks::Auto => Task::ALL
                 .into_iter()
                 .filter(|t| match t {
                     Task::Noise => findings.noise_sigma >= AUTO_NOISE_SIGMA,
-                    Task::Jpeg => findings
-                        .jpeg_quality
-                        .is_some_and(|q| q <= AUTO_JPEG_QUALITY),
+                    Task::Jpeg => quality.is_some_and(|q| q <= AUTO_JPEG_QUALITY),
                     Task::Rain | Task::Haze => false,
                 })
                 .collect(),
@@ -162,6 +165,7 @@ impl Plan {
             tasks,
             auto: *asked == Tasks::Auto,
             findings,
+            jpeg_file,
             change_ratio: None,
             held_back: false,
         }
@@ -183,7 +187,7 @@ impl Plan {
         if self.tasks.contains(&Task::Noise) {
             explained += self.findings.noise_sigma.powi(2);
         }
-        if let (true, Some(q)) = (self.tasks.contains(&Task::Jpeg), self.findings.jpeg_quality) {
+        if let (true, Some(q)) = (self.tasks.contains(&Task::Jpeg), self.jpeg_quality()) {
             let out = image::DynamicImage::ImageRgba8(output.clone()).into_rgb8();
             let saved = crate::degrade::jpeg(&out, q.clamp(10, 95))?;
             explained += mean_square(&out, &saved, 3);
@@ -192,6 +196,13 @@ impl Plan {
         self.change_ratio = Some(ratio);
         self.held_back = ratio > AUTO_CHANGE_RATIO;
         Ok(!self.held_back)
+    }
+
+    /// The JPEG quality the photo was saved at: the lower of what its file says (its last
+    /// compression) and what its pixels show (an earlier one, on the same grid, can be
+    /// heavier); `None` where neither shows one below 96.
+    pub fn jpeg_quality(&self) -> Option<u8> {
+        jpeg_quality(&self.findings, self.jpeg_file.as_ref())
     }
 
     /// Whether the network runs at all.
@@ -209,10 +220,22 @@ impl fmt::Display for Plan {
     /// "removed noise, jpeg (auto: noise σ 14.8, JPEG quality 40, dark channel 0.02)".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let found = &self.findings;
-        let jpeg = match found.jpeg_quality {
+        let mut jpeg = match self.jpeg_quality() {
             Some(q) => format!("JPEG quality {q}"),
             None => "no JPEG quantization".into(),
         };
+        if let Some(file) = &self.jpeg_file {
+            jpeg += &format!(
+                " (the file: quality {}, {}{})",
+                file.quality,
+                if file.full_chroma { "4:4:4" } else { "4:2:0" },
+                if file.progressive {
+                    ", progressive"
+                } else {
+                    ""
+                }
+            );
+        }
         let what = if self.held_back {
             format!(
                 "nothing removed: removing {} changed the photo more than that explains, so it is as it was",
@@ -229,6 +252,14 @@ impl fmt::Display for Plan {
             "{what} ({how}; found noise σ {:.1}, {jpeg}, dark channel {:.2})",
             found.noise_sigma, found.haze
         )
+    }
+}
+
+fn jpeg_quality(findings: &Findings, file: Option<&JpegFile>) -> Option<u8> {
+    let file = file.map(|f| f.quality).filter(|&q| q <= 95);
+    match (file, findings.jpeg_quality) {
+        (Some(f), Some(p)) => Some(f.min(p)),
+        (f, p) => f.or(p),
     }
 }
 
@@ -266,14 +297,14 @@ mod tests {
     fn a_plan_keeps_tone_unless_haze_is_removed() {
         // Flat and pale: a thick haze to the dark channel, which `auto` leaves alone.
         let img = RgbaImage::from_pixel(32, 32, image::Rgba([200, 210, 220, 255]));
-        let plan = Plan::new(&Tasks::Auto, &img);
+        let plan = Plan::new(&Tasks::Auto, &img, None);
         assert!(plan.findings.haze > 0.7, "{plan}");
         assert!(
             plan.auto && !plan.runs_network() && !plan.checks(),
             "{plan}"
         );
-        let plan = Plan::new(&"noise".parse().unwrap(), &img);
+        let plan = Plan::new(&"noise".parse().unwrap(), &img, None);
         assert!(!plan.auto && plan.runs_network() && plan.keeps_tone());
-        assert!(!Plan::new(&Tasks::all(), &img).keeps_tone());
+        assert!(!Plan::new(&Tasks::all(), &img, None).keeps_tone());
     }
 }

@@ -124,6 +124,10 @@ fn names_round_trip_and_bad_names_are_explained() {
         "osn",
         "osn:30",
         "osn:30:50",
+        "osn:reshare",
+        "osn:x0.8:70",
+        "osn:max1080:85fp:shift3-5:75p",
+        "osn:92f",
         "rain",
         "haze",
         "clean",
@@ -139,10 +143,111 @@ fn names_round_trip_and_bad_names_are_explained() {
         ("noise:-3", "outside (0, 100]"),
         ("noise:abc", "not a number"),
         ("rain:3", "too many"),
+        ("osn:x0.8", "compress nothing"),
+        ("osn:x2:70", "outside 0.25..=1"),
+        ("osn:shift9-1:70", "0 to 7 pixels"),
+        ("osn:70q", "unknown step"),
+        ("osn:bigshare", "unknown step"),
+        ("osn:max8:70", "outside 16..=65535"),
     ] {
         let msg = s.parse::<Degradation>().unwrap_err().to_string();
         assert!(msg.contains(expect), "{s}: {msg}");
     }
     let empty = RgbImage::new(0, 0);
     assert!(kind("rain").apply(&empty, 0).is_err());
+}
+
+/// What a social network delivers: the reference is the clean photo taken through the same
+/// resize and crop, the last compression's file comes along, and a re-share's grid no longer
+/// lines up with the first one.
+#[test]
+fn osn_profiles_keep_a_reference_of_their_size_and_the_file() {
+    use mirl::jpeg_file::JpegFile;
+    let img = photo();
+    let messenger = kind("osn:messenger").degrade(&img, 0).unwrap();
+    assert_eq!(messenger.image.dimensions(), (128, 96));
+    assert_eq!(messenger.reference.dimensions(), (128, 96));
+    let file = JpegFile::read(messenger.file.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        (file.quality, file.full_chroma, file.progressive),
+        (70, false, false)
+    );
+    // Against its own reference the delivery is a JPEG at 70: close, not equal.
+    let p = psnr(&messenger.reference, &messenger.image).unwrap();
+    assert!(p > 25.0 && p < 45.0, "{p}");
+
+    let recrop = kind("osn:recrop").degrade(&img, 0).unwrap();
+    assert_eq!(recrop.image.dimensions(), (157, 115));
+    assert_eq!(
+        recrop.reference,
+        image::imageops::crop_imm(&img, 3, 5, 157, 115).to_image()
+    );
+    let file = JpegFile::read(recrop.file.as_ref().unwrap()).unwrap();
+    assert_eq!((file.quality, file.progressive), (80, false));
+
+    let kept = JpegFile::read(
+        &kind("osn:upload444")
+            .degrade(&img, 0)
+            .unwrap()
+            .file
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(kept.full_chroma && kept.progressive && kept.quality == 92);
+    // Degradations that end in pixels carry no file; a photo too small to crop is refused.
+    assert!(kind("jpeg:30+noise:5")
+        .degrade(&img, 0)
+        .unwrap()
+        .file
+        .is_none());
+    let tiny = RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+    let err = kind("osn:shift5-5:70")
+        .degrade(&tiny, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("too small to crop"), "{err}");
+}
+
+/// The training family draws over the whole range: low and high qualities, 4:4:4, resizes
+/// and re-shares, never shrinking a crop below half its side.
+#[test]
+fn the_drawn_family_covers_what_networks_do() {
+    use mirl::degrade::osn::{Osn, Step};
+    use rand::SeedableRng;
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+    let (mut low, mut high, mut full, mut scaled, mut shifted, mut twice) = (0, 0, 0, 0, 0, 0);
+    for _ in 0..2000 {
+        let steps = Osn::draw(&mut rng);
+        let jpegs: Vec<_> = steps
+            .iter()
+            .filter_map(|s| {
+                if let Step::Jpeg(j) = s {
+                    Some(*j)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        low += jpegs.iter().filter(|j| j.quality < 60).count();
+        high += jpegs.iter().filter(|j| j.quality > 60).count();
+        full += jpegs.iter().filter(|j| j.full_chroma).count();
+        twice += (jpegs.len() == 2) as usize;
+        let scale: f32 = steps
+            .iter()
+            .map(|s| if let Step::Scale(f) = s { *f } else { 1.0 })
+            .product();
+        assert!(scale >= 0.5, "{steps:?}");
+        scaled += (scale < 1.0) as usize;
+        shifted += steps.iter().any(|s| matches!(s, Step::Shift(..))) as usize;
+    }
+    for (what, n) in [
+        ("low", low),
+        ("high", high),
+        ("4:4:4", full),
+        ("scaled", scaled),
+        ("shifted", shifted),
+        ("re-shared", twice),
+    ] {
+        assert!(n > 200, "{what}: {n} of 2000");
+    }
 }

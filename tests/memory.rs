@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use burn::backend::Flex;
 use burn::tensor::Tensor;
 use image::{DynamicImage, Rgba, RgbaImage};
-use mirl::pipeline::{Restoration, DEFAULT_TILE};
+use mirl::pipeline::{Options, Restoration, DEFAULT_TILE};
 use mirl::tasks::Tasks;
 use mirl::PromptIrConfig;
 
@@ -87,7 +87,8 @@ fn a_tiled_restore_adds_one_row_of_tiles() {
     let photo = RgbaImage::from_fn(w, h, |x, y| Rgba([x as u8, y as u8, (x ^ y) as u8, 255]));
     let expected = photo.clone();
     let (out, peak) = peak_of(|| {
-        let mut job = Restoration::from_rgba(photo, Some(DEFAULT_TILE), &Tasks::all()).unwrap();
+        let mut job =
+            Restoration::from_rgba(photo, &Options::new(Tasks::all(), Some(DEFAULT_TILE))).unwrap();
         for i in 0..job.tiles().len() {
             let (data, _) = job.tile_input(i);
             job.add_tile_output(i, &data).unwrap();

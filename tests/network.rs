@@ -169,3 +169,62 @@ fn tiny_fixture_matches_reference_on_wgpu() {
     println!("promptir-tiny max abs error on wgpu: {err:e}");
     assert!(err <= 1e-4, "max abs error {err}");
 }
+
+/// A network that reads the JPEG quantization takes two constant planes after R, G and B and
+/// still outputs RGB; its ticket keeps the setting, and a restore feeds it the planes of the
+/// quality the photo's file (or pixels) tell, so the same photo restores differently with
+/// another quality in its header.
+#[test]
+fn a_network_that_reads_the_quantization_takes_its_planes() {
+    use image::DynamicImage;
+    use mirl::degrade::JpegSettings;
+    use mirl::jpeg_file::JpegFile;
+    use mirl::pipeline::{restore, Options};
+    use mirl::tasks::Tasks;
+    type B = burn::backend::Flex;
+    let device = Default::default();
+    let reading = PromptIrConfig {
+        quality_map: true,
+        ..PromptIrConfig::preset("tiny").unwrap()
+    };
+    assert_eq!(reading.in_channels(), 5);
+    let model = reading.init::<B>(&device);
+    assert!(model.reads_quality());
+    let ticket = Ticket::from_module(
+        reading.clone(),
+        &model,
+        Precision::F32,
+        Provenance::default(),
+    )
+    .unwrap();
+    let back = Ticket::from_bytes(&ticket.to_bytes().unwrap()).unwrap();
+    assert!(back.config.quality_map, "the ticket keeps the setting");
+    let model = back.build::<B>(&device).unwrap();
+    let out = model.forward(Tensor::<B, 4>::zeros([1, 5, 16, 16], &device));
+    assert_eq!(out.dims(), [1, 3, 16, 16]);
+
+    let photo = image::RgbImage::from_fn(48, 40, |x, y| {
+        image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
+    });
+    let restored = |quality: u8| {
+        let options = Options {
+            jpeg: Some(
+                JpegFile::read(&JpegSettings::new(quality).encode(&photo).unwrap()).unwrap(),
+            ),
+            ..Options::new(Tasks::all(), None)
+        };
+        restore(
+            &model,
+            &DynamicImage::ImageRgb8(photo.clone()),
+            &options,
+            |_, _| {},
+            &device,
+        )
+        .unwrap()
+        .0
+        .to_rgb8()
+    };
+    assert_ne!(restored(20), restored(80), "the planes reach the network");
+    // The reference's configs do not have the setting, and read as without it.
+    assert!(!config("promptir-tiny").quality_map);
+}

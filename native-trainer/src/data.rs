@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::{bail, ensure, Context, Result};
 use image::{imageops, RgbImage};
 use mirl::degrade::Degradation;
+use mirl::jpeg_file::{quality_planes, JpegFile, QUALITY_PLANES};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -153,29 +154,41 @@ impl TaskMix {
     }
 }
 
-/// A batch in NCHW layout, values in [0, 1].
+/// A batch in NCHW layout, values in [0, 1] (the quality planes aside).
 pub struct Batch {
+    /// R, G, B, then `planes` quality planes.
     pub input: Vec<f32>,
+    /// R, G, B.
     pub target: Vec<f32>,
+    /// The target's shape.
     pub shape: [usize; 4],
+    /// Quality planes after the input's R, G and B ([`mirl::jpeg_file::quality_planes`]).
+    pub planes: usize,
 }
 
 impl Batch {
+    /// The input's shape.
+    pub fn input_shape(&self) -> [usize; 4] {
+        let [n, c, h, w] = self.shape;
+        [n, c + self.planes, h, w]
+    }
+
     /// At most `parts` batches of consecutive crops, as even in size as the crops allow.
     pub fn split(self, parts: usize) -> Vec<Batch> {
         let [n, c, h, w] = self.shape;
         let parts = parts.clamp(1, n.max(1));
-        let per_crop = c * h * w;
+        let (per_target, per_input) = (c * h * w, (c + self.planes) * h * w);
         let mut start = 0;
         (0..parts)
             .map(|i| {
                 let crops = n / parts + usize::from(i < n % parts);
-                let range = start * per_crop..(start + crops) * per_crop;
+                let (a, b) = (start, start + crops);
                 start += crops;
                 Batch {
-                    input: self.input[range.clone()].to_vec(),
-                    target: self.target[range].to_vec(),
+                    input: self.input[a * per_input..b * per_input].to_vec(),
+                    target: self.target[a * per_target..b * per_target].to_vec(),
                     shape: [crops, c, h, w],
+                    planes: self.planes,
                 }
             })
             .collect()
@@ -188,6 +201,8 @@ pub struct BatchSpec {
     pub batch: usize,
     pub crop: u32,
     pub seed: u64,
+    /// Whether the input carries the quality planes (the network reads them).
+    pub quality_map: bool,
 }
 
 /// Mixes several numbers into one well-spread 64-bit seed (splitmix64 steps).
@@ -223,6 +238,10 @@ pub fn transform(img: &RgbImage, t: u8) -> RgbImage {
 
 /// The batch for `step` of `round`: per item a random photo, a random crop, one of the 7
 /// non-identity flips/rotations (as the paper), and a degradation drawn from the mix.
+///
+/// A degradation that resizes or crops (a social network's) gets a larger crop, and the
+/// batch's crop is cut from what it delivers, at a multiple of 8 from its origin: the last
+/// compression's grid lines up with the crop, as with a photo, and the earlier ones do not.
 pub fn make_batch(
     photos: &[Photo],
     mix: &TaskMix,
@@ -232,25 +251,56 @@ pub fn make_batch(
 ) -> Result<Batch> {
     let c = spec.crop as usize;
     let plane = c * c;
-    let mut input = vec![0.0f32; spec.batch * 3 * plane];
+    let planes = if spec.quality_map { QUALITY_PLANES } else { 0 };
+    let mut input = vec![0.0f32; spec.batch * (3 + planes) * plane];
     let mut target = vec![0.0f32; spec.batch * 3 * plane];
     for i in 0..spec.batch {
         let mut rng = Pcg64Mcg::seed_from_u64(mix_seed(&[spec.seed, round as u64, step, i as u64]));
         let photo = &photos[rng.random_range(0..photos.len())];
         let (w, h) = photo.image.dimensions();
-        let x = rng.random_range(0..=w - spec.crop);
-        let y = rng.random_range(0..=h - spec.crop);
-        let crop = imageops::crop_imm(&photo.image, x, y, spec.crop, spec.crop).to_image();
-        let clean = transform(&crop, rng.random_range(1..8u8));
         let kind = mix.pick(&mut rng);
-        let degraded = kind
-            .apply(&clean, rng.random())
+        let side = if kind.moves_grid() {
+            // Room for the resize, a re-share's crop of up to 7 pixels, and the crop's offset.
+            let wanted = ((spec.crop + 8) as f32 / kind.least_scale()).ceil() as u32 + 8;
+            wanted.min(w).min(h)
+        } else {
+            spec.crop
+        };
+        let x = rng.random_range(0..=w - side);
+        let y = rng.random_range(0..=h - side);
+        let crop = imageops::crop_imm(&photo.image, x, y, side, side).to_image();
+        let clean = transform(&crop, rng.random_range(1..8u8));
+        let out = kind
+            .degrade(&clean, rng.random())
             .with_context(|| format!("degrading a crop of {} with {kind}", photo.name))?;
-        let base = i * 3 * plane;
+        let (dw, dh) = out.image.dimensions();
+        ensure!(
+            dw >= spec.crop && dh >= spec.crop,
+            "{kind} shrank a {side}-pixel crop of {} to {dw}x{dh}, below the {}-pixel crop",
+            photo.name,
+            spec.crop
+        );
+        let (ox, oy) = (
+            8 * rng.random_range(0..=(dw - spec.crop) / 8),
+            8 * rng.random_range(0..=(dh - spec.crop) / 8),
+        );
+        let degraded = imageops::crop_imm(&out.image, ox, oy, spec.crop, spec.crop).to_image();
+        let clean = imageops::crop_imm(&out.reference, ox, oy, spec.crop, spec.crop).to_image();
+        let (base_in, base_out) = (i * (3 + planes) * plane, i * 3 * plane);
         for (p, (d, t)) in degraded.pixels().zip(clean.pixels()).enumerate() {
             for ch in 0..3 {
-                input[base + ch * plane + p] = d[ch] as f32 / 255.0;
-                target[base + ch * plane + p] = t[ch] as f32 / 255.0;
+                input[base_in + ch * plane + p] = d[ch] as f32 / 255.0;
+                target[base_out + ch * plane + p] = t[ch] as f32 / 255.0;
+            }
+        }
+        if planes > 0 {
+            // What the delivered file's header says, as a restore of that file reads it.
+            let file = out.file.as_deref().map(JpegFile::read).transpose()?;
+            let values =
+                quality_planes(file.map(|f| f.quality), file.and_then(|f| f.chroma_quality));
+            for (k, v) in values.into_iter().enumerate() {
+                let start = base_in + (3 + k) * plane;
+                input[start..start + plane].fill(v);
             }
         }
     }
@@ -258,6 +308,7 @@ pub fn make_batch(
         input,
         target,
         shape: [spec.batch, 3, c, c],
+        planes,
     })
 }
 
@@ -349,6 +400,7 @@ mod tests {
             batch: 2,
             crop: 16,
             seed: 3,
+            quality_map: false,
         };
         let b = make_batch(&photos(), &mix, &spec, 0, 0).unwrap();
         assert_eq!(b.input, b.target);
@@ -377,6 +429,40 @@ mod tests {
             .collect()
     }
 
+    /// A social network's resize shrinks a larger crop to the batch's: the target is the clean
+    /// photo through the same resize, the input a JPEG of it.
+    #[test]
+    fn resizing_degradations_still_fill_the_crop() {
+        let photos: Vec<Photo> = (0..2)
+            .map(|k| Photo {
+                name: format!("p{k}.png"),
+                image: RgbImage::from_fn(160, 120, |x, y| {
+                    image::Rgb([(x * 3 / 2) as u8, (y * 2) as u8, ((x + y) * (k + 1)) as u8])
+                }),
+            })
+            .collect();
+        let spec = BatchSpec {
+            batch: 3,
+            crop: 32,
+            seed: 5,
+            quality_map: false,
+        };
+        for mix in ["osn", "osn:x0.5:70", "osn:reshare", "osn:recrop"] {
+            let mix: TaskMix = mix.parse().unwrap();
+            let b = make_batch(&photos, &mix, &spec, 0, 1).unwrap();
+            assert_eq!(b.shape, [3, 3, 32, 32]);
+            let mean_abs = b
+                .input
+                .iter()
+                .zip(&b.target)
+                .map(|(i, t)| (i - t).abs())
+                .sum::<f32>()
+                / b.input.len() as f32;
+            // A JPEG of the same pixels: close (a few levels), not equal, not another place.
+            assert!(mean_abs > 1e-4 && mean_abs < 0.03, "{mix:?}: {mean_abs}");
+        }
+    }
+
     #[test]
     fn batches_are_deterministic_and_prefetch_keeps_order() {
         let photos = Arc::new(photos());
@@ -385,6 +471,7 @@ mod tests {
             batch: 2,
             crop: 16,
             seed: 7,
+            quality_map: false,
         };
         let a = make_batch(&photos, &mix, &spec, 1, 5).unwrap();
         let b = make_batch(&photos, &mix, &spec, 1, 5).unwrap();

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use image::{DynamicImage, ImageFormat};
+use mirl::jpeg_file::JpegFile;
 
 use crate::fsio;
 
@@ -14,6 +15,26 @@ pub fn load(path: &Path) -> Result<DynamicImage> {
     let bytes = fsio::read(path)?;
     mirl::pipeline::decode(&bytes)
         .with_context(|| format!("cannot read the photo {}", path.display()))
+}
+
+/// Decodes a photo as [`load`] does and, where it is a JPEG file, reads how it was compressed
+/// (a header that does not say is warned about: the restore then reads the pixels alone).
+pub fn load_photo(path: &Path) -> Result<(DynamicImage, Option<JpegFile>)> {
+    let bytes = fsio::read(path)?;
+    let image = mirl::pipeline::decode(&bytes)
+        .with_context(|| format!("cannot read the photo {}", path.display()))?;
+    let jpeg = match image::guess_format(&bytes) {
+        Ok(ImageFormat::Jpeg) => JpegFile::read(&bytes)
+            .map_err(|e| {
+                eprintln!(
+                    "warning: {}: {e}; estimating its compression from the pixels",
+                    path.display()
+                )
+            })
+            .ok(),
+        _ => None,
+    };
+    Ok((image, jpeg))
 }
 
 /// Encodes `img` in the format named by `path`'s extension and writes it atomically; never

@@ -72,6 +72,54 @@ fn degrade_then_metrics_on_a_photo() {
     assert!(text.contains("PSNR") && text.contains("SSIM"));
 }
 
+/// A social network's delivery as a file: the JPEG it would serve (its quality, subsampling
+/// and scan type in the header), and the clean photo at the delivered size beside it. A
+/// restore reads the header: it removes JPEG at quality 70, and leaves a quality 92 upload
+/// alone.
+#[test]
+fn a_delivered_jpeg_is_restored_with_what_its_file_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sent, reference, restored) = (
+        dir.path().join("sent.jpg"),
+        dir.path().join("reference.png"),
+        dir.path().join("restored.png"),
+    );
+    let clean = photo("101085.png");
+    let degrade = |kind: &str| {
+        ok(&[
+            &"degrade",
+            &clean,
+            &"-o",
+            &sent,
+            &"--kind",
+            &kind,
+            &"--reference",
+            &reference,
+        ]);
+    };
+    degrade("osn:messenger");
+    let size = |p: &Path| image::image_dimensions(p).unwrap();
+    assert_eq!(size(&sent), (257, 385), "scaled by 0.8");
+    assert_eq!(size(&reference), size(&sent));
+    let out = ok(&[&"restore", &sent, &"-o", &restored]);
+    println!("{out}");
+    assert!(
+        out.contains("removed jpeg") && out.contains("the file: quality 70, 4:2:0"),
+        "{out}"
+    );
+    let (before, _) = metrics(&reference, &sent);
+    let (after, _) = metrics(&reference, &restored);
+    println!("osn:messenger on 101085: {before:.2} -> {after:.2} dB");
+    assert!(after >= before, "{before:.2} -> {after:.2} dB");
+
+    degrade("osn:upload444");
+    let out = ok(&[&"restore", &sent, &"-o", &restored]);
+    assert!(
+        out.contains("nothing removed") && out.contains("quality 92, 4:4:4, progressive"),
+        "{out}"
+    );
+}
+
 #[test]
 #[ignore = "slow: restores whole photos (scripts/test.sh runs it)"]
 fn the_default_ticket_denoises_a_photo() {

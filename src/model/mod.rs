@@ -24,7 +24,8 @@ use conv::conv_same;
 use prompt::PromptGenBlock;
 use sampling::{Downsample, Upsample};
 
-/// The first 3x3 conv from RGB to `dim` channels (`patch_embed.proj.weight`).
+/// The first 3x3 conv from RGB (and the quality planes, where the config has them) to `dim`
+/// channels (`patch_embed.proj.weight`).
 #[derive(Module, Debug)]
 pub struct PatchEmbed<B: Backend> {
     pub proj: Conv2d<B>,
@@ -80,7 +81,7 @@ impl PromptIrConfig {
         let lvl = |n: usize, c: usize, heads: usize| level(n, c, heads, self.ffn_hidden(c), device);
         PromptIr {
             patch_embed: PatchEmbed {
-                proj: conv(3, d, 3, 1, device),
+                proj: conv(self.in_channels(), d, 3, 1, device),
             },
             encoder_level1: lvl(n1, d, h[0]),
             down1_2: Downsample::new(d, device),
@@ -113,6 +114,12 @@ impl PromptIrConfig {
 }
 
 impl<B: ModelBackend> PromptIr<B> {
+    /// Whether the network takes the quantization planes after R, G and B
+    /// ([`PromptIrConfig::quality_map`]).
+    pub fn reads_quality(&self) -> bool {
+        self.patch_embed.proj.weight.dims()[1] > 3
+    }
+
     /// Restores a batch: `img` is (B, 3, H, W) in [0, 1] with H, W multiples of 8. The output is
     /// not clamped (the reference does not clamp; the image pipeline does).
     pub fn forward(&self, img: Tensor<B, 4>) -> Tensor<B, 4> {
@@ -157,7 +164,8 @@ impl<B: ModelBackend> PromptIr<B> {
             Tensor::cat(vec![self.up2_1.forward(d2), e1], 1),
         );
         let d1 = run_level(&self.refinement, d1);
-        conv_same(self.output.weight.val(), d1) + img
+        // The residual is the photo's: quality planes, where there are any, come after it.
+        conv_same(self.output.weight.val(), d1) + img.narrow(1, 0, 3)
     }
 }
 

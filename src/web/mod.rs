@@ -16,7 +16,7 @@ use crate::degrade::Degradation;
 use crate::error::report;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
-use crate::pipeline::{check_size, tile_for, Restoration, Tile};
+use crate::pipeline::{check_size, tile_for, Options, Restoration, Tile};
 use crate::tasks::{Plan, Tasks};
 use crate::ticket::{Provenance, Ticket};
 #[cfg(feature = "wgpu")]
@@ -134,7 +134,7 @@ impl Engine {
     }
 
     /// Runs the network on one tile from another instance's `Job.tileInput`: planar RGB in
-    /// [0, 1], `height` x `width`. Resolves to the output, for that `Job.addTileOutput`. This is
+    /// [0, 1] (and the quantization planes, for a ticket that reads them), `height` x `width`. Resolves to the output, for that `Job.addTileOutput`. This is
     /// how a pool of workers shares one restore, each with its own instance and engine.
     #[wasm_bindgen(js_name = runTile)]
     pub async fn run_tile(
@@ -148,14 +148,17 @@ impl Engine {
                 "a tile is {height}x{width}: both sides must be positive multiples of 8"
             )));
         }
-        if input.len() != 3 * height * width {
+        let channels = self.info.config.in_channels();
+        if input.len() != channels * height * width {
             return Err(err(&format!(
                 "a {height}x{width} tile has {} values, not {}",
                 input.len(),
-                3 * height * width
+                channels * height * width
             )));
         }
-        self.model.forward(input, [1, 3, height, width]).await
+        self.model
+            .forward(input, [1, channels, height, width])
+            .await
     }
 
     /// Prepares the removal of `tasks` (as `native-trainer restore --tasks`: "auto", "all",
@@ -182,7 +185,9 @@ impl Engine {
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
         let tile = tile_for(&self.info.config, tile);
-        let job = Restoration::from_rgba(img, Some(tile), &tasks).map_err(js_error)?;
+        let mut job =
+            Restoration::from_rgba(img, &Options::new(tasks, Some(tile))).map_err(js_error)?;
+        job.set_quality_input(self.info.config.quality_map);
         let plan = RefCell::new(job.plan().clone());
         Ok(Job {
             model: self.model.clone(),
@@ -352,6 +357,13 @@ pub fn degrade_rgba(
     let rgba = RgbaImage::from_raw(width, height, rgba).expect("length checked");
     let rgb = DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
     let out = kind.apply(&rgb, seed).map_err(js_error)?;
+    if out.dimensions() != (width, height) {
+        return Err(JsError::new(&format!(
+            "{kind} resizes or crops the photo ({width}x{height} to {}x{}): use a degradation that keeps its size",
+            out.width(),
+            out.height()
+        )));
+    }
     let mut result = rgba;
     for (dst, src) in result.pixels_mut().zip(out.pixels()) {
         dst.0[..3].copy_from_slice(&src.0);

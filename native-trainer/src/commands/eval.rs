@@ -8,6 +8,7 @@ use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::degrade::{test_seed, Degradation};
 use mirl::detect::Findings;
+use mirl::jpeg_file::JpegFile;
 use mirl::metrics::{psnr, ssim};
 use mirl::pipeline::{self, DEFAULT_TILE};
 use mirl::tasks::Tasks;
@@ -139,24 +140,31 @@ impl WithBackend for Eval {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .to_string();
-            let clean = imageio::crop_to_multiple(&imageio::load(file)?.to_rgb8(), 16)
+            let photo = imageio::crop_to_multiple(&imageio::load(file)?.to_rgb8(), 16)
                 .with_context(|| format!("in {}", file.display()))?;
             for ((task, kind), score) in self.tasks.iter().zip(scores.iter_mut()) {
                 bar.set_message(format!("{name} {task}"));
-                let degraded = kind.apply(&clean, test_seed(&name, task))?;
+                // A social network's resize changes the size: the photo is scored against
+                // itself taken through the same geometry.
+                let out = kind.degrade(&photo, test_seed(&name, task))?;
+                let (clean, degraded) = (&out.reference, &out.image);
                 let (restored, plan) = pipeline::restore(
                     &model,
                     &DynamicImage::ImageRgb8(degraded.clone()),
-                    Some(self.tile),
-                    &self.remove,
+                    // As a user restoring the file would: with what its header says.
+                    &pipeline::Options {
+                        tasks: self.remove.clone(),
+                        tile: Some(self.tile),
+                        jpeg: out.file.as_deref().map(JpegFile::read).transpose()?,
+                    },
                     |_, _| {},
                     &device,
                 )?;
                 let restored = restored.to_rgb8();
                 let photo = PhotoScore {
                     photo: name.clone(),
-                    input_psnr: psnr(&clean, &degraded)?,
-                    output_psnr: psnr(&clean, &restored)?,
+                    input_psnr: psnr(clean, degraded)?,
+                    output_psnr: psnr(clean, &restored)?,
                     removed: Tasks::Only(plan.tasks.clone()).to_string(),
                     found: plan.findings,
                     change_ratio: plan.change_ratio,
@@ -166,9 +174,9 @@ impl WithBackend for Eval {
                 score.restored += plan.runs_network() as usize;
                 score.worse += (photo.gain() < 0.0) as usize;
                 score.input_psnr += photo.input_psnr;
-                score.input_ssim += ssim(&clean, &degraded)?;
+                score.input_ssim += ssim(clean, degraded)?;
                 score.output_psnr += photo.output_psnr;
-                score.output_ssim += ssim(&clean, &restored)?;
+                score.output_ssim += ssim(clean, &restored)?;
                 score.photos.push(photo);
                 bar.inc(1);
             }

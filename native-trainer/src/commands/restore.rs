@@ -123,8 +123,7 @@ fn before_after(before: &DynamicImage, after: &DynamicImage) -> DynamicImage {
 struct Restore {
     ticket: mirl::ticket::Ticket,
     image: DynamicImage,
-    tile: u32,
-    tasks: Tasks,
+    options: pipeline::Options,
 }
 
 impl WithBackend for Restore {
@@ -137,8 +136,7 @@ impl WithBackend for Restore {
         let out = pipeline::restore(
             &model,
             &self.image,
-            Some(self.tile),
-            &self.tasks,
+            &self.options,
             |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -152,7 +150,7 @@ impl WithBackend for Restore {
 
 pub fn run(args: Args) -> Result<()> {
     let ticket = super::ticket_or_default(args.ticket.as_deref())?;
-    let image = imageio::load(&args.input)?;
+    let (image, jpeg) = imageio::load_photo(&args.input)?;
     let (w, h) = (image.width(), image.height());
     // The picture's left half, cut before restoring, so a bad --zoom costs no restore.
     let before = match (&args.before_after, &args.zoom) {
@@ -166,8 +164,11 @@ pub fn run(args: Args) -> Result<()> {
         Restore {
             ticket,
             image,
-            tile: args.tile,
-            tasks: args.tasks,
+            options: pipeline::Options {
+                tasks: args.tasks,
+                tile: Some(args.tile),
+                jpeg,
+            },
         },
     )?;
     let mut inputs = vec![args.input.as_path()];

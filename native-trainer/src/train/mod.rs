@@ -21,7 +21,7 @@ use crate::backend::BackendKind;
 use crate::data::{parse_tasks, Dataset, TaskMix};
 use crate::fsio;
 use masks::{Masks, Scope};
-use step::AdamSettings;
+use step::{AdamSettings, Loss};
 
 /// Degradations trained on by default: the all-in-one web mix.
 pub const DEFAULT_TASKS: &str = "noise,osn,rain,haze,noise+osn";
@@ -79,6 +79,10 @@ pub struct Args {
     lr: Option<f64>,
     #[arg(long, default_value_t = 0.01)]
     weight_decay: f64,
+    /// What a step minimises: l1 over R, G, B (MIR-L), or luma (the error's Y, Cb, Cr, the
+    /// colour differences weighted a quarter).
+    #[arg(long, value_enum, default_value = "l1")]
+    loss: Loss,
     /// Fraction of the surviving prunable weights cut each round [default: 0.2].
     #[arg(long, conflicts_with = "target_density")]
     prune_fraction: Option<f64>,
@@ -224,6 +228,9 @@ pub struct Settings {
     pub batch: usize,
     pub crop: u32,
     pub adam: AdamSettings,
+    /// Runs from before the choice trained on L1.
+    #[serde(default)]
+    pub loss: Loss,
     pub prune_fraction: f64,
     pub scope: Scope,
     pub rewind_step: u64,
@@ -459,6 +466,7 @@ impl Plan {
                 eps: 1e-8,
                 weight_decay: args.weight_decay,
             },
+            loss: args.loss,
             prune_fraction,
             scope: args.scope,
             rewind_step: args.rewind_step,

@@ -22,7 +22,7 @@ use super::checkpoint::{self, Checkpoint, Progress};
 use super::interrupt::{self, Interrupted};
 use super::masks::{rewind, Masks};
 use super::report::{self, RoundReport};
-use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks};
+use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks, StepRun};
 use super::{Control, Settings};
 use crate::backend::{TrainBackend, WithAutodiff};
 use crate::data::{
@@ -105,6 +105,7 @@ impl WithAutodiff for Training {
             batch: settings.batch,
             crop: settings.crop,
             seed: settings.seed,
+            quality_map: settings.network.quality_map,
         };
         // Fail on a bad degradation now rather than on a worker thread later.
         make_batch(&data.train, &mix, &spec, 0, 0)?;
@@ -249,8 +250,11 @@ impl<AB: TrainBackend> Rounds<'_, AB> {
                 &mut state.optim,
                 device_masks.as_ref(),
                 batch,
-                lr,
-                self.shards,
+                StepRun {
+                    lr,
+                    loss: settings.loss,
+                    shards: self.shards,
+                },
                 self.device,
             );
             state.model = model;
@@ -382,8 +386,11 @@ fn compile_kernels<AB: TrainBackend>(
         &mut optim,
         masks,
         batch,
-        0.0,
-        shards,
+        StepRun {
+            lr: 0.0,
+            loss: settings.loss,
+            shards,
+        },
         device,
     );
     let tasks = [("noise:25".to_string(), "noise:25".parse()?)];
@@ -580,16 +587,16 @@ fn validate<B: ModelBackend>(
         let (mut sum_in, mut sum_out) = (0.0, 0.0);
         for photo in val {
             let (w, h) = photo.image.dimensions();
-            let clean =
+            let centre =
                 image::imageops::crop_imm(&photo.image, (w - crop) / 2, (h - crop) / 2, crop, crop)
                     .to_image();
-            let degraded = kind.apply(&clean, mirl::degrade::test_seed(&photo.name, task))?;
+            let out = kind.degrade(&centre, mirl::degrade::test_seed(&photo.name, task))?;
+            let (clean, degraded) = (out.reference, out.image);
             let restored = pipeline::restore(
                 model,
                 &DynamicImage::ImageRgb8(degraded.clone()),
-                None,
                 // The network as it is: validation scores what training made of it.
-                &Tasks::all(),
+                &pipeline::Options::new(Tasks::all(), None),
                 |_, _| {},
                 device,
             )?

@@ -1,6 +1,8 @@
 //! Synthetic degradations of 8-bit RGB photos, each deterministic from a seed: Gaussian noise
-//! (as the paper), social-network recompression (resize + JPEG, possibly twice), rain streaks,
-//! haze, and compositions of these ("noise:25+jpeg:40").
+//! (as the paper), JPEG, what social networks do (resize, JPEG, re-shares: [`osn`]), rain
+//! streaks, haze, and compositions of these ("noise:25+jpeg:40").
+
+pub mod osn;
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,15 +13,12 @@ use rand_distr::{Distribution, Normal};
 use rand_pcg::Pcg64Mcg;
 
 use crate::error::{Error, Result};
+pub use osn::{JpegSettings, Osn, OSN_MAX_SIDE, PROFILES};
 
 /// Noise levels the paper trains and tests on; `noise` without a level draws one of them.
 pub const NOISE_SIGMAS: [f32; 3] = [15.0, 25.0, 50.0];
-/// Long-side limit of the social-network resize.
-pub const OSN_MAX_SIDE: u32 = 2048;
 /// JPEG qualities accepted.
 pub const JPEG_QUALITY: std::ops::RangeInclusive<u8> = 10..=95;
-/// Qualities social networks were measured to use, drawn from for `osn`.
-pub const OSN_QUALITY: std::ops::RangeInclusive<u8> = 10..=60;
 /// Haze: scattering coefficient beta and airlight A are drawn uniformly from these ranges.
 pub const HAZE_BETA: (f32, f32) = (0.3, 1.0);
 pub const HAZE_AIRLIGHT: (f32, f32) = (0.7, 0.95);
@@ -32,13 +31,8 @@ pub enum Degradation {
     Noise { sigma: Option<f32> },
     /// One JPEG compression at `quality`, 4:2:0 chroma subsampling.
     Jpeg { quality: u8 },
-    /// A social-network upload: shrink so the long side is at most 2048, JPEG at `quality`,
-    /// and, if `requality` is set, JPEG again (a re-shared image). `None` draws from
-    /// [`OSN_QUALITY`] and re-shares half the time.
-    Osn {
-        quality: Option<u8>,
-        requality: Option<u8>,
-    },
+    /// What a social network does to an upload, or to a re-share ([`osn`]).
+    Osn(Osn),
     /// Synthetic rain streaks in the manner of Rain100L.
     Rain,
     /// Atmospheric scattering over a synthetic depth map.
@@ -49,11 +43,11 @@ pub enum Degradation {
     Chain(Vec<Degradation>),
 }
 
-fn bad(msg: String) -> Error {
+pub(crate) fn bad(msg: String) -> Error {
     Error::Input(msg)
 }
 
-fn parse_quality(s: &str, what: &str) -> Result<u8> {
+pub(crate) fn parse_quality(s: &str, what: &str) -> Result<u8> {
     let q: u8 = s
         .parse()
         .map_err(|_| bad(format!("{what}: quality {s:?} is not a number")))?;
@@ -70,8 +64,9 @@ fn parse_quality(s: &str, what: &str) -> Result<u8> {
 impl FromStr for Degradation {
     type Err = Error;
 
-    /// `noise`, `noise:25`, `jpeg:20`, `osn`, `osn:30`, `osn:30:50`, `rain`, `haze`, `clean`,
-    /// and chains joined by `+` (`noise:25+jpeg:40`).
+    /// `noise`, `noise:25`, `jpeg:20`, `osn`, `osn:30`, `osn:30:50`, `osn:reshare`,
+    /// `osn:x0.8:70` ([`osn`]), `rain`, `haze`, `clean`, and chains joined by `+`
+    /// (`noise:25+jpeg:40`).
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.contains('+') {
@@ -109,12 +104,7 @@ impl FromStr for Degradation {
                 let q = args.first().ok_or_else(|| bad("jpeg needs a quality, e.g. jpeg:20".into()))?;
                 Ok(Degradation::Jpeg { quality: parse_quality(q, "jpeg")? })
             }
-            "osn" => {
-                too_many(2)?;
-                let quality = args.first().map(|q| parse_quality(q, "osn")).transpose()?;
-                let requality = args.get(1).map(|q| parse_quality(q, "osn")).transpose()?;
-                Ok(Degradation::Osn { quality, requality })
-            }
+            "osn" => Ok(Degradation::Osn(Osn::parse(&args)?)),
             "rain" | "haze" | "clean" => {
                 too_many(0)?;
                 Ok(match kind {
@@ -124,7 +114,7 @@ impl FromStr for Degradation {
                 })
             }
             other => Err(bad(format!(
-                "unknown degradation {other:?} (known: noise[:SIGMA], jpeg:Q, osn[:Q[:Q2]], rain, haze, clean, and chains joined by +)"
+                "unknown degradation {other:?} (known: noise[:SIGMA], jpeg:Q, osn[:STEPS or PROFILE], rain, haze, clean, and chains joined by +)"
             ))),
         }
     }
@@ -136,15 +126,7 @@ impl fmt::Display for Degradation {
             Degradation::Noise { sigma: None } => write!(f, "noise"),
             Degradation::Noise { sigma: Some(s) } => write!(f, "noise:{s}"),
             Degradation::Jpeg { quality } => write!(f, "jpeg:{quality}"),
-            Degradation::Osn { quality: None, .. } => write!(f, "osn"),
-            Degradation::Osn {
-                quality: Some(q),
-                requality: None,
-            } => write!(f, "osn:{q}"),
-            Degradation::Osn {
-                quality: Some(q),
-                requality: Some(r),
-            } => write!(f, "osn:{q}:{r}"),
+            Degradation::Osn(osn) => write!(f, "{osn}"),
             Degradation::Rain => write!(f, "rain"),
             Degradation::Haze => write!(f, "haze"),
             Degradation::Clean => write!(f, "clean"),
@@ -166,46 +148,86 @@ pub fn test_seed(file: &str, task: &str) -> u64 {
     h.finalize() as u64
 }
 
+/// A degraded photo: the clean photo taken through the same geometry (what a restore should
+/// give back; the photo itself unless a social network resized or cropped it), the degraded
+/// pixels, and the JPEG file they were decoded from when a compression came last.
+#[derive(Debug, Clone)]
+pub struct Degraded {
+    pub reference: RgbImage,
+    pub image: RgbImage,
+    pub file: Option<Vec<u8>>,
+}
+
 impl Degradation {
     /// Applies the degradation; the same image, kind and seed always give the same result.
     pub fn apply(&self, img: &RgbImage, seed: u64) -> Result<RgbImage> {
+        Ok(self.degrade(img, seed)?.image)
+    }
+
+    /// Applies the degradation and keeps the reference and the file ([`Degraded`]).
+    pub fn degrade(&self, img: &RgbImage, seed: u64) -> Result<Degraded> {
         if img.width() == 0 || img.height() == 0 {
             return Err(bad("the image is empty".into()));
         }
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
-        self.apply_with(img, &mut rng)
+        let start = Degraded {
+            reference: img.clone(),
+            image: img.clone(),
+            file: None,
+        };
+        self.apply_with(start, &mut rng)
     }
 
-    fn apply_with(&self, img: &RgbImage, rng: &mut Pcg64Mcg) -> Result<RgbImage> {
+    /// The smallest factor the degradation can shrink a photo by (long-side limits aside):
+    /// a training crop is taken this much larger.
+    pub fn least_scale(&self) -> f32 {
+        match self {
+            Degradation::Osn(osn) => osn.least_scale(),
+            Degradation::Chain(parts) => parts.iter().map(Degradation::least_scale).product(),
+            _ => 1.0,
+        }
+    }
+
+    /// Whether the degradation can move the JPEG grid against the photo's origin (a resize or
+    /// crop before a compression): its training crops may start anywhere.
+    pub fn moves_grid(&self) -> bool {
+        match self {
+            Degradation::Osn(_) => true,
+            Degradation::Chain(parts) => parts.iter().any(Degradation::moves_grid),
+            _ => false,
+        }
+    }
+
+    fn apply_with(&self, photo: Degraded, rng: &mut Pcg64Mcg) -> Result<Degraded> {
+        let pixels = |photo: Degraded, image: RgbImage| Degraded {
+            reference: photo.reference,
+            image,
+            file: None,
+        };
         Ok(match self {
             Degradation::Noise { sigma } => {
                 let sigma =
                     sigma.unwrap_or_else(|| NOISE_SIGMAS[rng.random_range(0..NOISE_SIGMAS.len())]);
-                add_noise(img, sigma, rng)
+                let image = add_noise(&photo.image, sigma, rng);
+                pixels(photo, image)
             }
-            Degradation::Jpeg { quality } => jpeg(img, *quality)?,
-            Degradation::Osn { quality, requality } => {
-                let (q, q2) = match quality {
-                    Some(q) => (*q, *requality),
-                    None => {
-                        let q = rng.random_range(OSN_QUALITY);
-                        let q2 = rng.random_bool(0.5).then(|| rng.random_range(OSN_QUALITY));
-                        (q, q2)
-                    }
-                };
-                let mut out = jpeg(&shrink_to(img, OSN_MAX_SIDE), q)?;
-                if let Some(q2) = q2 {
-                    out = jpeg(&out, q2)?;
-                }
-                out
+            Degradation::Jpeg { quality } => {
+                osn::deliver(photo, &[osn::Step::Jpeg(JpegSettings::new(*quality))])?
             }
-            Degradation::Rain => rain(img, rng),
-            Degradation::Haze => haze(img, rng),
-            Degradation::Clean => img.clone(),
+            Degradation::Osn(kind) => osn::deliver(photo, &kind.steps(rng))?,
+            Degradation::Rain => {
+                let image = rain(&photo.image, rng);
+                pixels(photo, image)
+            }
+            Degradation::Haze => {
+                let image = haze(&photo.image, rng);
+                pixels(photo, image)
+            }
+            Degradation::Clean => photo,
             Degradation::Chain(parts) => {
-                let mut out = img.clone();
+                let mut out = photo;
                 for part in parts {
-                    out = part.apply_with(&out, rng)?;
+                    out = part.apply_with(out, rng)?;
                 }
                 out
             }
@@ -223,40 +245,9 @@ fn add_noise(img: &RgbImage, sigma: f32, rng: &mut Pcg64Mcg) -> RgbImage {
     out
 }
 
-/// Encodes as JPEG (4:2:0) at `quality` and decodes it again.
+/// Encodes as JPEG (4:2:0, baseline) at `quality` and decodes it again.
 pub fn jpeg(img: &RgbImage, quality: u8) -> Result<RgbImage> {
-    let (w, h) = (img.width(), img.height());
-    if w > u16::MAX as u32 || h > u16::MAX as u32 {
-        return Err(bad(format!(
-            "{w}x{h} is too large for JPEG (65535 pixels a side at most)"
-        )));
-    }
-    let mut buf = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut buf, quality);
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
-    encoder
-        .encode(
-            img.as_raw(),
-            w as u16,
-            h as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .map_err(|e| Error::image("JPEG encoding failed", e))?;
-    let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg)
-        .map_err(|e| Error::image("JPEG decoding failed", e))?;
-    Ok(decoded.to_rgb8())
-}
-
-/// Downscales (area-like, Catmull-Rom) so that the long side is at most `max_side`.
-fn shrink_to(img: &RgbImage, max_side: u32) -> RgbImage {
-    let long = img.width().max(img.height());
-    if long <= max_side {
-        return img.clone();
-    }
-    let scale = max_side as f64 / long as f64;
-    let w = ((img.width() as f64 * scale).round() as u32).max(1);
-    let h = ((img.height() as f64 * scale).round() as u32).max(1);
-    image::imageops::resize(img, w, h, image::imageops::FilterType::CatmullRom)
+    osn::decode(&JpegSettings::new(quality).encode(img)?)
 }
 
 /// Rain100L-style streaks: sparse seeds blurred along one direction into lines, added to the
