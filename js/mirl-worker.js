@@ -5,7 +5,7 @@
 //   const restorer = await WorkerRestorer.create();
 //   const clean = await restorer.restore(imageData, { onProgress: (done, total) => {} });
 
-import { toImageData } from './mirl.js';
+import { readImage } from './mirl.js';
 
 export class WorkerRestorer {
   #worker;
@@ -84,7 +84,8 @@ export class WorkerRestorer {
   async restore(image, options = {}) {
     const { onProgress, onPlan, signal, ...rest } = options;
     if (signal?.aborted) throw new DOMException('the restore was aborted', 'AbortError');
-    const input = await toImageData(image);
+    const { imageData: input, jpeg } = await readImage(image);
+    if (jpeg && rest.jpeg === undefined) rest.jpeg = jpeg;
     const promise = this.#call('restore', [input, rest], { onProgress, onPlan });
     const onAbort = () => this.#worker?.postMessage({ id: -1, method: 'abort', args: [promise.id] });
     signal?.addEventListener('abort', onAbort, { once: true });

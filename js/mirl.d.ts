@@ -34,11 +34,21 @@ export interface RestorePlan {
   findings: {
     /** Noise per colour channel, in 8-bit levels (about 0.5 on a clean photo). */
     noiseSigma: number;
-    /** The JPEG quality (IJG scale) the photo shows, or null (none, or above about 90). */
+    /** The JPEG quality (IJG scale) the photo's pixels show, or null (none, or above about 90). */
     jpegQuality: number | null;
     /** The dark channel's 10th percentile in [0, 1]: haze lifts it. */
     haze: number;
   };
+  /** What the photo's JPEG file said of its last compression; null without a file. */
+  jpegFile: {
+    /** The IJG quality of its luma quantization table (1-100). */
+    quality: number;
+    /** The same for its chroma table; null for a grey photo. */
+    chromaQuality: number | null;
+    /** Chroma at full resolution (4:4:4) rather than halved (4:2:0, 4:2:2). */
+    fullChroma: boolean;
+    progressive: boolean;
+  } | null;
   /** In `auto`: the change the restore made over the one the findings explain. */
   changeRatio: number | null;
   /** In `auto`: the restore changed more than the findings explain, so the photo came back as it was. */
@@ -60,6 +70,11 @@ export interface RestoreOptions {
   onProgress?: (done: number, total: number) => void;
   /** Aborting rejects the restore with an AbortError between tiles. */
   signal?: AbortSignal;
+  /**
+   * The JPEG file the pixels came from, when they are passed decoded (a JPEG Blob, File or
+   * bytes is read without it): its header tells how the photo was compressed.
+   */
+  jpeg?: Uint8Array | ArrayBuffer;
 }
 
 export type ImageInput =
@@ -68,7 +83,10 @@ export type ImageInput =
   | HTMLImageElement
   | HTMLCanvasElement
   | OffscreenCanvas
-  | Blob;
+  | Blob
+  /** An image file's bytes. */
+  | ArrayBuffer
+  | ArrayBufferView;
 
 export interface PromptSpec {
   dim: number;
@@ -83,6 +101,8 @@ export interface NetworkConfig {
   ffn_expansion_factor: number;
   prompt_len: number;
   prompts: [PromptSpec, PromptSpec, PromptSpec];
+  /** The network also reads the JPEG quantization (two input planes); absent: it does not. */
+  quality_map?: boolean;
 }
 
 export interface TicketInfo {

@@ -127,9 +127,32 @@ async function hasWebGpu() {
   }
 }
 
+/** Whether bytes begin as a JPEG file does (start-of-image, then a marker). */
+function isJpeg(bytes) {
+  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/**
+ * A photo as `restore` takes it: its pixels, and, where it came as a JPEG file (a Blob, a
+ * File, an ArrayBuffer or a typed array of its bytes), the file, whose header says how it
+ * was compressed.
+ */
+export async function readImage(image) {
+  if (image instanceof ArrayBuffer || ArrayBuffer.isView(image)) {
+    const bytes = image instanceof ArrayBuffer ? new Uint8Array(image) : new Uint8Array(image.buffer, image.byteOffset, image.byteLength);
+    image = new Blob([bytes]);
+  }
+  let jpeg;
+  if (typeof Blob !== 'undefined' && image instanceof Blob && isJpeg(new Uint8Array(await image.slice(0, 4).arrayBuffer()))) {
+    jpeg = new Uint8Array(await image.arrayBuffer());
+  }
+  return { imageData: await toImageData(image), jpeg };
+}
+
 /** Any image source a page has, as ImageData. */
 export async function toImageData(image) {
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) return image;
+  if (image instanceof ArrayBuffer || ArrayBuffer.isView(image)) image = new Blob([image]);
   let source = image;
   if (typeof Blob !== 'undefined' && image instanceof Blob) {
     try {
@@ -160,6 +183,14 @@ function checkSize(width, height) {
         `the limit is ${MAX_PIXELS / 1e6} megapixels (${MAX_PIXELS} pixels)`,
     );
   }
+}
+
+/** `options.jpeg` of `restore` as bytes: a Uint8Array, another typed array or an ArrayBuffer. */
+function jpegBytes(jpeg) {
+  if (jpeg === undefined || jpeg === null) return undefined;
+  if (jpeg instanceof ArrayBuffer) return new Uint8Array(jpeg);
+  if (ArrayBuffer.isView(jpeg)) return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
+  throw new Error(`jpeg must be the JPEG file's bytes (a Uint8Array or an ArrayBuffer), not ${typeof jpeg}`);
 }
 
 /** `options.tasks` of `restore` as the core takes it: 'auto', 'all', 'none' or 'noise,jpeg'. */
@@ -263,7 +294,10 @@ export class Restorer {
 
   /**
    * Restores an image (ImageData, ImageBitmap, HTMLImageElement, HTMLCanvasElement,
-   * OffscreenCanvas, Blob or File) and resolves to an ImageData of the same size.
+   * OffscreenCanvas, Blob or File, or a file's bytes as an ArrayBuffer or typed array) and
+   * resolves to an ImageData of the same size. A JPEG file (Blob, File or bytes) is read for
+   * how it was compressed: its quality, from its quantization tables, and its chroma
+   * subsampling (`plan.jpegFile`); `options.jpeg` gives the file of pixels passed otherwise.
    * options: tasks, what to remove: 'auto' (the default: the noise and JPEG artefacts the
    * photo shows; a photo that needs nothing comes back as it was), 'all' (the network as it is),
    * 'none', or some of 'noise', 'jpeg', 'rain', 'haze' (an array, or joined by commas);
@@ -278,11 +312,12 @@ export class Restorer {
     const { tileSize = 0, onProgress, onPlan, signal } = options;
     const tasks = taskList(options.tasks);
     if (signal?.aborted) throw abortError();
-    const input = await toImageData(image);
+    const { imageData: input, jpeg: file } = await readImage(image);
+    const jpeg = jpegBytes(options.jpeg) ?? file;
     for (let attempt = 0; ; attempt++) {
       const [engine, backend, before] = [this.#engine, this.#backend, panics];
       try {
-        return await this.#run(engine, input, { tileSize, tasks, onProgress, onPlan, signal });
+        return await this.#run(engine, input, { tileSize, tasks, jpeg, onProgress, onPlan, signal });
       } catch (e) {
         if (e?.name === 'AbortError' || this.#freed || attempt > 0) throw asError(e);
         if (backend === 'webgpu') {
@@ -301,8 +336,17 @@ export class Restorer {
     }
   }
 
-  async #run(engine, input, { tileSize, tasks, onProgress, onPlan, signal }) {
-    const job = engine.start(new Uint8Array(input.data.buffer.slice(0)), input.width, input.height, tileSize, tasks);
+  async #run(engine, input, { tileSize, tasks, jpeg, onProgress, onPlan, signal }) {
+    const pixels = () => new Uint8Array(input.data.buffer.slice(0));
+    let job;
+    try {
+      job = engine.start(pixels(), input.width, input.height, tileSize, tasks, jpeg);
+    } catch (e) {
+      // The browser decoded the photo: a header the core cannot read costs only what it says.
+      if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
+      console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
+      job = engine.start(pixels(), input.width, input.height, tileSize, tasks);
+    }
     try {
       if (engine.backend === 'cpu' && this.#pool) {
         // The page's engine plans and blends; the pool's workers run the network.

@@ -101,7 +101,7 @@ async fn restore_tiled(backend: &str) -> Vec<u8> {
     let input = image::load_from_memory(TILED_INPUT).unwrap().to_rgba8();
     let (w, h) = input.dimensions();
     let job = engine
-        .start(input.into_raw(), w, h, 32, "all".into())
+        .start(input.into_raw(), w, h, 32, "all".into(), None)
         .unwrap();
     assert_eq!(job.tiles(), 6, "76x52 in 32-pixel tiles");
     for i in 0..job.tiles() {
@@ -170,21 +170,21 @@ async fn bad_images_are_clear_errors() {
     let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
     let msg = message(
         engine
-            .start(vec![0; 12], 2, 2, 0, "auto".into())
+            .start(vec![0; 12], 2, 2, 0, "auto".into(), None)
             .err()
             .unwrap(),
     );
     assert!(msg.contains("16 bytes"), "{msg}");
     let msg = message(
         engine
-            .start(Vec::new(), 0, 0, 0, "auto".into())
+            .start(Vec::new(), 0, 0, 0, "auto".into(), None)
             .err()
             .unwrap(),
     );
     assert!(msg.contains("empty"), "{msg}");
     let msg = message(
         engine
-            .start(Vec::new(), 10_000, 10_000, 0, "auto".into())
+            .start(Vec::new(), 10_000, 10_000, 0, "auto".into(), None)
             .err()
             .unwrap(),
     );
@@ -193,20 +193,35 @@ async fn bad_images_are_clear_errors() {
     assert!(msg.contains("snow"), "{msg}");
     let msg = message(
         engine
-            .start(vec![0; 16], 2, 2, 0, "blur".into())
+            .start(vec![0; 16], 2, 2, 0, "blur".into(), None)
             .err()
             .unwrap(),
     );
     assert!(msg.contains("unknown task \"blur\""), "{msg}");
+    // A JPEG file whose header does not read is named as such.
+    let msg = message(
+        engine
+            .start(
+                vec![0; 16],
+                2,
+                2,
+                0,
+                "auto".into(),
+                Some(vec![0xFF, 0xD8, 0xFF, 0xDB, 0, 4]),
+            )
+            .err()
+            .unwrap(),
+    );
+    assert!(msg.contains("invalid JPEG file"), "{msg}");
     // The engine still works after errors.
     let job = engine
-        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "all".into())
+        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "all".into(), None)
         .unwrap();
     JsFuture::from(job.run(0)).await.unwrap();
     assert_eq!(job.finish().unwrap().len(), 16 * 16 * 4);
     // In `auto`, a flat grey photo needs nothing: no tile runs and it comes back as it was.
     let job = engine
-        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "auto".into())
+        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "auto".into(), None)
         .unwrap();
     assert_eq!(job.tiles(), 0);
     assert_eq!(job.finish().unwrap(), vec![128; 16 * 16 * 4]);
@@ -220,7 +235,14 @@ async fn large_photos_are_tiled_by_default() {
     let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
     let (w, h) = (3264, 2448);
     let job = engine
-        .start(vec![128; w * h * 4], w as u32, h as u32, 0, "all".into())
+        .start(
+            vec![128; w * h * 4],
+            w as u32,
+            h as u32,
+            0,
+            "all".into(),
+            None,
+        )
         .unwrap();
     let tile = mirl::pipeline::DEFAULT_TILE as usize;
     assert!(

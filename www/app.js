@@ -1,7 +1,7 @@
 // The mirl demo: load a photo (pick, drop, paste or a sample), optionally degrade it, restore
 // it in a Worker on WebGPU or the CPU, and compare. Everything stays in the page.
 import { WorkerRestorer } from './pkg/mirl-worker.js';
-import { toImageData } from './pkg/mirl.js';
+import { readImage } from './pkg/mirl.js';
 
 /** Files above this are refused before decoding (the library also caps pixels at 32 MP). */
 const MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -98,7 +98,10 @@ const taskNames = { noise: 'noise', jpeg: 'JPEG artefacts', rain: 'rain', haze: 
 function showPlan(plan) {
   const box = $('plan');
   const { noiseSigma, jpegQuality, haze } = plan.findings;
-  const found = `Found: noise σ ${noiseSigma.toFixed(1)}, ${jpegQuality ? `JPEG quality ${jpegQuality}` : 'no JPEG quantization'}, dark channel ${haze.toFixed(2)}.`;
+  const file = plan.jpegFile
+    ? ` The JPEG file says quality ${plan.jpegFile.quality}, ${plan.jpegFile.fullChroma ? '4:4:4' : '4:2:0'}${plan.jpegFile.progressive ? ', progressive' : ''}.`
+    : '';
+  const found = `Found: noise σ ${noiseSigma.toFixed(1)}, ${jpegQuality ? `JPEG quality ${jpegQuality}` : 'no JPEG quantization'}, dark channel ${haze.toFixed(2)}.${file}`;
   const removed = plan.tasks.map((t) => taskNames[t]).join(', ');
   box.textContent =
     plan.heldBack ? `${found} Removing ${removed} changed the photo more than that explains, so it is shown as it was.`
@@ -135,7 +138,10 @@ async function process() {
     const kind = degradation();
     let input = photo.image;
     let clean = photo.clean;
+    // The photo's own JPEG file, until the page degrades it further.
+    let jpeg = photo.jpeg;
     if (kind) {
+      jpeg = undefined;
       say(`Degrading: ${kind}…`);
       input = await r.degrade(photo.image, kind, 1);
       clean = photo.image;
@@ -148,6 +154,7 @@ async function process() {
     let plan = null;
     const output = await r.restore(input, {
       tasks: $('tasks').value,
+      jpeg,
       onPlan: (p) => (plan = p),
       signal,
       onProgress: (done, total) => {
@@ -235,7 +242,8 @@ function loadFile(file) {
       throw new Error(`${name} is ${(file.size / 1024 / 1024).toFixed(0)} MB; this page takes files up to ${MAX_FILE_BYTES / 1024 / 1024} MB`);
     }
     try {
-      return { name: name.replace(/\.[^.]*$/, ''), image: await toImageData(file), clean: null };
+      const { imageData: image, jpeg } = await readImage(file);
+      return { name: name.replace(/\.[^.]*$/, ''), image, jpeg, clean: null };
     } catch (e) {
       throw new Error(`${name}: ${e.message}`);
     }
@@ -252,10 +260,10 @@ function loadSample(button) {
     const fetchImage = async (file) => {
       const response = await fetch(`samples/${file}`);
       if (!response.ok) throw new Error(`cannot load the sample ${file}: HTTP ${response.status}`);
-      return toImageData(await response.blob());
+      return readImage(await response.blob());
     };
-    const [image, clean] = await Promise.all([fetchImage(button.dataset.sample), fetchImage(button.dataset.clean)]);
-    return { name: button.dataset.sample.replace(/\.[^.]*$/, ''), image, clean };
+    const [sample, clean] = await Promise.all([fetchImage(button.dataset.sample), fetchImage(button.dataset.clean)]);
+    return { name: button.dataset.sample.replace(/\.[^.]*$/, ''), image: sample.imageData, jpeg: sample.jpeg, clean: clean.imageData };
   });
 }
 

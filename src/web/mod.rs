@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::config::PromptIrConfig;
 use crate::degrade::Degradation;
 use crate::error::report;
+use crate::jpeg_file::JpegFile;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
 use crate::pipeline::{check_size, tile_for, Options, Restoration, Tile};
@@ -165,7 +166,8 @@ impl Engine {
     /// "none" or names joined by commas) from an RGBA image (alpha is passed through), in
     /// tiles of `tile` pixels (0: [`DEFAULT_TILE`]), at most as large as the memory budget
     /// allows for this network ([`tile_for`]). A whole photo in one pass would need more
-    /// memory than wasm32 can address above a few megapixels.
+    /// memory than wasm32 can address above a few megapixels. `jpeg`, where the photo came
+    /// as a JPEG file, is that file: its header tells how the photo was compressed.
     pub fn start(
         &self,
         rgba: Vec<u8>,
@@ -173,8 +175,13 @@ impl Engine {
         height: u32,
         tile: u32,
         tasks: String,
+        jpeg: Option<Vec<u8>>,
     ) -> Result<Job, JsError> {
         let tasks: Tasks = tasks.parse().map_err(js_error)?;
+        let jpeg = jpeg
+            .map(|file| JpegFile::read(&file))
+            .transpose()
+            .map_err(js_error)?;
         check_size(width, height).map_err(js_error)?;
         let expected = width as usize * height as usize * 4;
         if rgba.len() != expected {
@@ -185,8 +192,14 @@ impl Engine {
         }
         let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
         let tile = tile_for(&self.info.config, tile);
-        let mut job =
-            Restoration::from_rgba(img, &Options::new(tasks, Some(tile))).map_err(js_error)?;
+        let mut job = Restoration::from_rgba(
+            img,
+            &Options {
+                jpeg,
+                ..Options::new(tasks, Some(tile))
+            },
+        )
+        .map_err(js_error)?;
         job.set_quality_input(self.info.config.quality_map);
         let plan = RefCell::new(job.plan().clone());
         Ok(Job {

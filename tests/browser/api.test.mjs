@@ -51,6 +51,19 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 't
   assert.equal(t.workerNone.unchanged, true, 'tasks reach the worker');
   assert.match(t.badTasks, /unknown task "blur"/);
 
+  const j = await page.evaluate((u) => window.jpegFiles(u), `/photos/${photo}`);
+  console.log(`JPEG files: ${JSON.stringify(j.file.jpegFile)}, removed ${j.file.tasks}; png ${JSON.stringify(j.png.jpegFile)}`);
+  for (const [what, p] of [['File', j.file], ['bytes', j.bytes], ['worker', j.worker]]) {
+    assert.ok(p.jpegFile && Math.abs(p.jpegFile.quality - 30) <= 3, `${what}: ${JSON.stringify(p.jpegFile)}`);
+    assert.equal(p.jpegFile.fullChroma, false, `${what}: 4:2:0`);
+    assert.ok(p.tasks.includes('jpeg'), `${what}: removes JPEG`);
+    assert.deepEqual(p.size, [128, 96]);
+  }
+  assert.equal(j.png.jpegFile, null);
+  assert.equal(j.unreadable.jpegFile, null, 'an unreadable header is left out');
+  assert.ok(j.warnings.some((w) => /invalid JPEG file/.test(w)), `warned: ${j.warnings}`);
+  assert.match(j.notBytes, /jpeg must be the JPEG file's bytes/);
+
   const e = await page.evaluate(() => window.errors());
   console.log('errors:', e);
   assert.match(e.notAnImage, /not an image/);
