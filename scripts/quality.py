@@ -10,6 +10,10 @@ non-zero parameters and bytes.
 
 A ticket named `dense` is the reference for "within 0.3 dB of the dense network".
 
+--family osn scores social-network photos instead (the OSN ticket's targets): LIVE1 at JPEG
+q 10/20/30/40, the realistic profiles (osn:upload, ...; README, Degradations), JPEG q 90 and
+95 and clean photos, which no photo may come out of more than 0.05 dB below its input.
+
 --remove is what the restores remove, as `native-trainer restore --tasks`: `all` (the default:
 the networks as they are, which is what comparing tickets needs), `auto` (what a user gets
 by default), or each task's own degradation (`asked`: noise for the noise rows, and so on).
@@ -52,6 +56,20 @@ TARGETS = [
 # A ticket's mean PSNR over the restoration tasks may trail the dense network's by this much.
 WITHIN_DENSE = 0.3
 
+# The OSN ticket's suite and targets (issue: social-network photos, visibly cleaned).
+OSN_PROFILES = ["osn:upload", "osn:upload444", "osn:messenger", "osn:reshare", "osn:recrop"]
+OSN_SUITES = [
+    ("live1", ",".join(["jpeg:10", "jpeg:20", "jpeg:30", "jpeg:40", *OSN_PROFILES, "jpeg:90", "jpeg:95", "clean"])),
+]
+OSN_TARGETS = [
+    ("jpeg:10", "gain", 0.9),
+    ("jpeg:20", "gain", 0.9),
+    ("jpeg:30", "gain", 0.8),
+    ("jpeg:40", "gain", 0.7),
+    *[(p, "gain", 0.3) for p in OSN_PROFILES],
+]
+FAMILIES = {"all-in-one": (SUITES, TARGETS), "osn": (OSN_SUITES, OSN_TARGETS)}
+
 
 def native_trainer(*args):
     cmd = ["cargo", "run", "--locked", "--quiet", "--release", "-p", "native-trainer", "--", *args]
@@ -63,15 +81,16 @@ def asked(task):
     return {"clean": "none"}.get(task, task.split(":")[0])
 
 
-def evaluate(name, ticket, suite, tasks, limit, json_dir, remove):
+def evaluate(name, ticket, suite, tasks, limit, json_dir, remove, family="all-in-one"):
     """Each task's row of `native-trainer eval`; with remove `asked`, one eval per task."""
     if remove == "asked":
         rows = {}
         for task in tasks.split(","):
-            rows.update(evaluate(f"{name}-{task.replace(':', '')}", ticket, suite, task, limit, json_dir, asked(task)))
+            rows.update(evaluate(f"{name}-{task.replace(':', '')}", ticket, suite, task, limit, json_dir, asked(task), family))
         return rows
     # `all` keeps the file names of the evaluations kept before --remove existed.
-    out = json_dir / (f"{name}-{suite}.json" if remove == "all" else f"{name}-{suite}-{remove}.json")
+    base = f"{name}-{suite}" if family == "all-in-one" else f"{name}-{suite}-{family}"
+    out = json_dir / (f"{base}.json" if remove == "all" else f"{base}-{remove}.json")
     if not out.exists():
         data = SHARED / "data/test" / suite
         if not data.is_dir():
@@ -123,11 +142,11 @@ def restoration(scores):
     return {key: row for key, row in scores.items() if key[1] != "clean"}
 
 
-def print_targets(scores, names):
+def print_targets(scores, names, targets):
     """Each ticket against the targets: its figure and whether it holds."""
     print("\n| target | asked | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
-    for task, kind, bar in TARGETS:
+    for task, kind, bar in targets:
         cells = []
         for n in names:
             row = next(r for (_, t), r in scores[n].items() if t == task)
@@ -151,6 +170,7 @@ def main():
     p.add_argument("--limit", type=int, help="only the first N photos of each set")
     p.add_argument("--json-dir", type=Path)
     p.add_argument("--remove", default="all", help="all (default), auto, or asked: see above")
+    p.add_argument("--family", default="all-in-one", choices=sorted(FAMILIES), help="what the tickets are scored on: see above")
     a = p.parse_args()
     target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/mirl-target"))
     json_dir = a.json_dir or target / "quality"
@@ -162,13 +182,14 @@ def main():
             sys.exit(f"quality: {spec!r} is not NAME=TICKET with an existing ticket file")
         tickets.append((name, Path(path).resolve()))
 
+    suites, targets = FAMILIES[a.family]
     scores = {name: {} for name, _ in tickets}
     for name, ticket in tickets:
-        for suite, tasks in SUITES:
-            for task, row in evaluate(name, ticket, suite, tasks, a.limit, json_dir, a.remove).items():
+        for suite, tasks in suites:
+            for task, row in evaluate(name, ticket, suite, tasks, a.limit, json_dir, a.remove, a.family).items():
                 scores[name][(suite, task)] = row
     names = [n for n, _ in tickets]
-    print_targets(scores, names)
+    print_targets(scores, names, targets)
     first = restoration(scores[tickets[0][0]])
     for metric, fmt in (("psnr", "{:.2f}"), ("ssim", "{:.4f}")):
         unit = " (dB)" if metric == "psnr" else ""

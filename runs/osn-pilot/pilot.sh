@@ -13,12 +13,14 @@ cpu=${CPU_SECS:-2100}
 osn_mix="osn@5,clean"
 eval_tasks="jpeg:10,jpeg:20,jpeg:30,jpeg:40,osn:upload,osn:upload444,osn:messenger,osn:reshare,osn:recrop,clean"
 
-# CPU seconds (user + system) of a command, its output appended to the log.
+# CPU seconds (user + system) of a command, its output appended to the log; the command's
+# exit status (an interrupted run still says what it spent).
 cpu_of() {
     python3 -c 'import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=sys.stderr)
+code = subprocess.run(sys.argv[1:], stdout=sys.stderr).returncode
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{r.ru_utime + r.ru_stime:.1f}")' "$@"
+print(f"{r.ru_utime + r.ru_stime:.1f}")
+sys.exit(code)' "$@"
 }
 
 arm() {
@@ -39,9 +41,11 @@ arm() {
         steps=$(cat "run-$name/steps")
         resume=""
         [ -f "run-$name/checkpoint.safetensors" ] && resume="--resume"
+        status=0
         secs=$(cpu_of nice -n 19 "$bin" train --out "run-$name" --steps-per-round "$steps" \
-            --checkpoint-secs 300 $resume "$@")
-        echo "$name: $steps steps, $secs s CPU this start" | tee -a "run-$name/cpu.txt" >&2
+            --checkpoint-secs 300 $resume "$@") || status=$?
+        echo "$name: $steps steps, $secs s CPU this start (exit $status)" | tee -a "run-$name/cpu.txt" >&2
+        [ "$status" = 0 ] || exit "$status"
     fi
     mkdir -p quality
     nice -n 19 "$bin" eval --ticket "run-$name/round-00.mirl" --data "$test" \
