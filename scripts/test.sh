@@ -16,6 +16,9 @@ cargo clippy --locked -p mirl --lib --target wasm32-unknown-unknown -- -D warnin
 cargo clippy --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features wgpu -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p mirl
 
+echo "== the fuzz targets compile (bench/fuzz.sh runs them)"
+cargo check --manifest-path fuzz/Cargo.toml --bins
+
 echo "== wasm32 build of the library"
 cargo build --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features flex,wgpu
 
