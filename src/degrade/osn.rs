@@ -216,11 +216,10 @@ impl Osn {
     /// Parses what follows `osn:` (`osn` alone is [`Osn::Drawn`]). Plain qualities keep their
     /// old meaning: `osn:30` and `osn:30:50` shrink to 2048 first.
     pub fn parse(args: &[&str]) -> Result<Self> {
+        let profile = |name: &str| PROFILES.iter().find(|p| p.0 == name).map(|p| p.0);
         match args {
             [] => Ok(Osn::Drawn),
-            [name] if PROFILES.iter().any(|p| p.0 == *name) => Ok(Osn::Profile(
-                PROFILES.iter().find(|p| p.0 == *name).unwrap().0,
-            )),
+            [name] if profile(name).is_some() => Ok(Osn::Profile(profile(name).expect("found"))),
             _ => {
                 let steps = args
                     .iter()
