@@ -27,7 +27,7 @@ for (const core of ['mirl_core', 'mirl_gpu']) {
   const path = join(repo, `pkg/${core}_bg.wasm`);
   console.log(`${core}_bg.wasm: ${statSync(path).size} bytes, ${gz(path)} gzipped`);
 }
-console.log(`default ticket: ${statSync(join(repo, 'tickets/default.mirl')).size} bytes (inside each core)` +
+console.log(`default ticket: ${statSync(join(repo, 'tickets/allinone.mirl')).size} bytes (inside each core)` +
   (ticketPath ? `; measuring ${ticketPath} (${statSync(ticketPath).size} bytes)` : ''));
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench') };

@@ -91,8 +91,9 @@ export class WorkerRestorer {
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();
     try {
-      const { image: out, backend } = await promise;
+      const { image: out, backend, info } = await promise;
       this.#backend = backend;
+      this.#info = info;
       return out;
     } finally {
       signal?.removeEventListener('abort', onAbort);

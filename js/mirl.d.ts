@@ -9,9 +9,19 @@ export default function init(input?: string | URL | Request | Response | WebAsse
 
 export type Backend = 'webgpu' | 'cpu';
 
+/**
+ * The tickets the package carries: 'allinone' (noise, JPEG, rain, haze) and 'osn' (photos as
+ * social networks deliver them: JPEG, resized, re-shared).
+ */
+export type BundledTicket = 'allinone' | 'osn';
+
 export interface CreateOptions {
-  /** A ticket (.mirl) as bytes or a URL to fetch; the bundled ticket when omitted. */
-  ticket?: Uint8Array | ArrayBuffer | string | URL;
+  /**
+   * 'auto' (default): for each photo the bundled ticket that suits it ('osn' for a JPEG that
+   * shows no noise, 'allinone' otherwise; `plan.ticket` says which and why); a bundled ticket
+   * by name; or a ticket file (.mirl) as bytes or a URL to fetch.
+   */
+  ticket?: 'auto' | BundledTicket | Uint8Array | ArrayBuffer | string | URL;
   /** 'auto' (default): WebGPU when the browser has an adapter, else the CPU. */
   backend?: 'auto' | Backend;
   /**
@@ -49,6 +59,8 @@ export interface RestorePlan {
     fullChroma: boolean;
     progressive: boolean;
   } | null;
+  /** The bundled ticket that restored the photo and why it was picked; null for a ticket of the caller's own. */
+  ticket: { ticket: BundledTicket; why: string } | null;
   /** In `auto`: the change the restore made over the one the findings explain. */
   changeRatio: number | null;
   /** In `auto`: the restore changed more than the findings explain, so the photo came back as it was. */
@@ -121,6 +133,8 @@ export interface TicketInfo {
 }
 
 export interface RestorerInfo extends TicketInfo {
+  /** The bundled ticket these figures describe (the last restore's), or null for the caller's own. */
+  ticket: BundledTicket | null;
   /** Tiles this restorer runs at once: its workers on the CPU, else 1. */
   threads: number;
 }
@@ -128,8 +142,9 @@ export interface RestorerInfo extends TicketInfo {
 export class Restorer {
   private constructor();
   static create(options?: CreateOptions): Promise<Restorer>;
-  /** 'cpu' from the moment WebGPU has failed (a lost device, for one). */
+  /** Where the last restore ran; 'cpu' from the moment WebGPU has failed (a lost device, for one). */
   readonly backend: Backend;
+  /** The last restore's ticket (before any, the first loaded: the all-in-one for 'auto'). */
   info(): RestorerInfo;
   /** If WebGPU fails mid-restore, the restore starts again on the CPU (and so does progress). */
   restore(image: ImageInput, options?: RestoreOptions): Promise<ImageData>;

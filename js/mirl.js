@@ -2,8 +2,12 @@
 // the browser has it and on the CPU otherwise. Nothing leaves the page.
 //
 //   import { Restorer } from 'mirl';
-//   const restorer = await Restorer.create();            // the bundled ticket, backend 'auto'
-//   const clean = await restorer.restore(imageData);     // ImageData of the same size
+//   const restorer = await Restorer.create();            // the bundled tickets, backend 'auto'
+//   const clean = await restorer.restore(file);          // ImageData of the same size
+//
+// Two tickets are bundled: 'osn' for photos as social networks deliver them (JPEG, resized,
+// re-shared) and 'allinone' for noise, rain and haze; by default each photo gets the one that
+// suits it (`plan.ticket` says which and why).
 //
 // This module wraps the WebAssembly core with the image handling, progress, cancellation and
 // fallbacks a page needs. The core comes in two builds, each its own instance with its own
@@ -78,10 +82,18 @@ export function wasmMemoryBytes() {
   return (loaded.cpu?.wasmMemoryBytes() ?? 0) + (loaded.gpu?.wasmMemoryBytes() ?? 0);
 }
 
+/** The bundled tickets, by the names `options.ticket` takes. */
+const BUNDLED = ['allinone', 'osn'];
+
+/** An engine for `source` ({ bundled: name } or { bytes }) on `core`'s `backend`. */
+function createEngine(core, source, backend) {
+  return source.bundled ? core.Engine.bundled(source.bundled, backend) : core.Engine.create(source.bytes.slice(), backend);
+}
+
 /** For `worker.js` in a `TilePool` (pool.js): an engine on this worker's CPU core. */
-export async function tileEngine(ticket) {
+export async function tileEngine(source) {
   const cpu = await init();
-  const engine = await cpu.Engine.create(ticket, 'cpu');
+  const engine = await createEngine(cpu, source, 'cpu');
   return {
     run: (input, height, width) => unlessPanic(engine.runTile(input, height, width)),
     free: () => engine.free(),
@@ -107,16 +119,20 @@ function asError(e) {
   return new Error(String(e));
 }
 
-async function ticketBytes(ticket) {
-  if (ticket === undefined || ticket === null) return new Uint8Array(0);
-  if (ticket instanceof Uint8Array) return ticket;
-  if (ticket instanceof ArrayBuffer) return new Uint8Array(ticket);
+/**
+ * `options.ticket` of `Restorer.create`: { choice } for the bundled tickets ('auto', or one by
+ * name), or { bytes } of a ticket file.
+ */
+async function ticketSource(ticket = 'auto') {
+  if (ticket === 'auto' || BUNDLED.includes(ticket)) return { choice: ticket };
+  if (ticket instanceof Uint8Array) return { bytes: ticket };
+  if (ticket instanceof ArrayBuffer) return { bytes: new Uint8Array(ticket) };
   if (typeof ticket === 'string' || ticket instanceof URL) {
     const response = await fetch(ticket);
     if (!response.ok) throw new Error(`cannot fetch the ticket ${ticket}: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
+    return { bytes: new Uint8Array(await response.arrayBuffer()) };
   }
-  throw new TypeError('options.ticket must be a Uint8Array, an ArrayBuffer or a URL string');
+  throw new TypeError(`options.ticket must be 'auto', ${BUNDLED.map((b) => `'${b}'`).join(', ')}, a Uint8Array, an ArrayBuffer or a URL`);
 }
 
 async function hasWebGpu() {
@@ -200,32 +216,27 @@ function taskList(tasks = 'auto') {
   return tasks;
 }
 
-export class Restorer {
-  #ticket;
-  #engine = null;
-  #backend = null;
-  #info = null;
-  #pool = null;
-  #freed = false;
+/**
+ * One ticket loaded on one backend (WebGPU, or the CPU with its pool of workers), with the
+ * ticket's info.
+ */
+class Network {
+  source;
+  engine = null;
+  backend = null;
+  info = null;
+  pool = null;
+  #threads;
+  #cpu = null;
 
-  /** Use `Restorer.create`. */
-  constructor(ticket) {
-    this.#ticket = ticket;
+  constructor(source, threads) {
+    this.source = source;
+    this.#threads = threads;
   }
 
-  /**
-   * Loads a ticket (options.ticket: bytes or a URL; the bundled one by default) on
-   * options.backend: 'auto' (WebGPU if the browser has an adapter, else CPU), 'webgpu' or 'cpu'.
-   * options.threads: on the CPU, restore tiles on this many workers at once ('auto': one per
-   * core the browser reports); 1 (the default) runs them in this thread.
-   */
-  static async create(options = {}) {
-    const backend = options.backend ?? 'auto';
-    if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
-      throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
-    }
-    const threads = threadCount(options.threads);
-    const restorer = new Restorer(await ticketBytes(options.ticket));
+  /** Loads `source` on `backend` ('auto', 'webgpu' or 'cpu'), as `Restorer.create` says. */
+  static async load(source, backend, threads) {
+    const network = new Network(source, threads);
     let engine = null;
     if (backend !== 'cpu') {
       if (webgpuFailed) {
@@ -233,8 +244,7 @@ export class Restorer {
         console.warn('mirl: WebGPU has failed in this page; using the CPU');
       } else if (await hasWebGpu()) {
         try {
-          const gpu = await initGpu();
-          engine = await unlessPanic(gpu.Engine.create(restorer.#ticket.slice(), 'webgpu'));
+          engine = await unlessPanic(createEngine(await initGpu(), source, 'webgpu'));
         } catch (e) {
           if (backend === 'webgpu') throw asError(e);
           console.warn(`mirl: WebGPU failed (${asError(e).message}); using the CPU`);
@@ -246,50 +256,122 @@ export class Restorer {
         console.warn('mirl: no WebGPU adapter; using the CPU');
       }
     }
-    restorer.#use(engine ?? (await restorer.#cpuEngine()));
-    if (restorer.#backend === 'cpu' && threads > 1) {
-      try {
-        restorer.#pool = await TilePool.create(restorer.#ticket, threads);
-      } catch (e) {
-        restorer.free();
-        throw e;
-      }
-    }
-    return restorer;
-  }
-
-  async #cpuEngine() {
-    const cpu = await init();
-    return cpu.Engine.create(this.#ticket.slice(), 'cpu');
+    if (engine) network.#use(engine);
+    else await network.toCpu(false);
+    return network;
   }
 
   #use(engine) {
-    this.#engine = engine;
-    this.#backend = engine.backend;
-    this.#info = engine.info();
+    this.engine = engine;
+    this.backend = engine.backend;
+    this.info = engine.info();
+  }
+
+  /**
+   * Moves to the CPU, with the workers `threads` asks for, once however often it is asked.
+   * `freeGpu`: free the WebGPU engine (not one that a panic abandoned mid-use).
+   */
+  toCpu(freeGpu) {
+    this.#cpu ??= this.#loadCpu(freeGpu);
+    return this.#cpu;
+  }
+
+  async #loadCpu(freeGpu) {
+    if (freeGpu) this.engine?.free();
+    this.#use(await createEngine(await init(), this.source, 'cpu'));
+    if (this.#threads > 1) {
+      try {
+        this.pool = await TilePool.create(this.source, this.#threads);
+      } catch (e) {
+        this.free();
+        throw e;
+      }
+    }
+  }
+
+  get threads() {
+    return this.backend === 'cpu' && this.pool ? this.pool.size : 1;
+  }
+
+  free() {
+    this.pool?.free();
+    if (this.engine && !(this.backend === 'webgpu' && webgpuFailed)) this.engine.free();
+  }
+}
+
+export class Restorer {
+  /** 'auto', 'allinone' or 'osn' for the bundled tickets; null for the caller's own. */
+  #choice;
+  /** Loaded networks by bundled name ('own' for the caller's ticket), as promises. */
+  #networks = new Map();
+  #own;
+  #backend;
+  #threads;
+  /** The network of the last restore (the first one loaded, before any). */
+  #last = null;
+  #freed = false;
+
+  /** Use `Restorer.create`. */
+  constructor(source, backend, threads) {
+    this.#choice = source.choice ?? null;
+    this.#own = source.bytes;
+    this.#backend = backend;
+    this.#threads = threads;
+  }
+
+  /**
+   * Loads a ticket on options.backend: 'auto' (WebGPU if the browser has an adapter, else
+   * CPU), 'webgpu' or 'cpu'. options.ticket: 'auto' (the default: for each photo the bundled
+   * ticket that suits it, 'osn' for a JPEG that shows no noise and 'allinone' otherwise), a
+   * bundled ticket by name ('allinone', 'osn'), or a ticket file's bytes or URL.
+   * options.threads: on the CPU, restore tiles on this many workers at once ('auto': one per
+   * core the browser reports); 1 (the default) runs them in this thread.
+   */
+  static async create(options = {}) {
+    const backend = options.backend ?? 'auto';
+    if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
+      throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
+    }
+    const threads = threadCount(options.threads);
+    const restorer = new Restorer(await ticketSource(options.ticket), backend, threads);
+    // The first network now, so that what cannot load fails here: the all-in-one for 'auto'.
+    const first = restorer.#choice === null ? 'own' : restorer.#choice === 'auto' ? 'allinone' : restorer.#choice;
+    restorer.#last = await restorer.#network(first);
+    return restorer;
+  }
+
+  /** The network for `name` (a bundled ticket, or 'own'), loaded on first use. */
+  #network(name) {
+    if (!this.#networks.has(name)) {
+      const source = name === 'own' ? { bytes: this.#own } : { bundled: name };
+      // After WebGPU has failed, 'webgpu' means the CPU, as for a network already loaded.
+      const backend = webgpuFailed && this.#backend === 'webgpu' ? 'cpu' : this.#backend;
+      const loading = Network.load(source, backend, this.#threads);
+      loading.catch(() => this.#networks.delete(name));
+      this.#networks.set(name, loading);
+    }
+    return this.#networks.get(name);
   }
 
   #check() {
     if (this.#freed) throw new Error('this Restorer has been freed');
   }
 
-  /** 'webgpu' or 'cpu'. */
+  /** 'webgpu' or 'cpu': where the last restore ran (before any, the first ticket loaded). */
   get backend() {
     this.#check();
-    return this.#backend;
+    return this.#last.backend;
   }
 
   /**
-   * The ticket's config, provenance, parameters, nonzero, density, prunable_density, bytes;
-   * and threads, the tiles this restorer runs at once.
+   * The last restore's ticket (before any, the first loaded: the all-in-one for 'auto'): its
+   * config, provenance, parameters, nonzero, density, prunable_density, bytes; ticket, the
+   * bundled ticket's name (null for the caller's own); and threads, the tiles run at once.
    */
   info() {
     this.#check();
-    return { ...structuredClone(this.#info), threads: this.#threads() };
-  }
-
-  #threads() {
-    return this.#backend === 'cpu' && this.#pool ? this.#pool.size : 1;
+    const network = this.#last;
+    return { ...structuredClone(network.info), ticket: network.source.bundled ?? null, threads: network.threads };
   }
 
   /**
@@ -301,7 +383,8 @@ export class Restorer {
    * options: tasks, what to remove: 'auto' (the default: the noise and JPEG artefacts the
    * photo shows; a photo that needs nothing comes back as it was), 'all' (the network as it is),
    * 'none', or some of 'noise', 'jpeg', 'rain', 'haze' (an array, or joined by commas);
-   * onPlan(plan), called before resolving with what was found and removed; tileSize
+   * onPlan(plan), called before resolving with what was found and removed, and with the
+   * bundled ticket's name and why it was picked (`plan.ticket`); tileSize
    * (pixels, multiple of 8; default 512), onProgress(done, total), signal (an AbortSignal:
    * rejects with AbortError between tiles).
    * If WebGPU fails mid-restore (an error, or a panic: a lost device), the restore starts
@@ -313,21 +396,27 @@ export class Restorer {
     const tasks = taskList(options.tasks);
     if (signal?.aborted) throw abortError();
     const { imageData: input, jpeg: file } = await readImage(image);
-    const jpeg = jpegBytes(options.jpeg) ?? file;
+    let jpeg = jpegBytes(options.jpeg) ?? file;
+    let chosen;
+    if (this.#choice !== null) {
+      [chosen, jpeg] = await this.#choose(input, tasks, jpeg);
+    }
+    const network = await this.#network(chosen?.pick.ticket ?? 'own');
+    this.#check();
+    this.#last = network;
     for (let attempt = 0; ; attempt++) {
-      const [engine, backend, before] = [this.#engine, this.#backend, panics];
+      // WebGPU failed in another restore: this network's device is gone too.
+      if (webgpuFailed && network.backend === 'webgpu') await network.toCpu(false);
+      const [backend, before] = [network.backend, panics];
       try {
-        return await this.#run(engine, input, { tileSize, tasks, jpeg, onProgress, onPlan, signal });
+        return await this.#run(network, input, { tileSize, tasks, jpeg, chosen, onProgress, onPlan, signal });
       } catch (e) {
         if (e?.name === 'AbortError' || this.#freed || attempt > 0) throw asError(e);
         if (backend === 'webgpu') {
           webgpuFailed = true;
           console.warn(`mirl: WebGPU failed (${asError(e).message}); starting again on the CPU`);
-          if (this.#engine === engine) {
-            // After a panic the engine's state is abandoned mid-use: leave it be.
-            if (panics === before) engine.free();
-            this.#use(await this.#cpuEngine());
-          }
+          // After a panic the engine's state is abandoned mid-use: leave it be.
+          await network.toCpu(panics === before);
         } else if (panics === before) {
           throw asError(e);
         }
@@ -336,21 +425,38 @@ export class Restorer {
     }
   }
 
-  async #run(engine, input, { tileSize, tasks, jpeg, onProgress, onPlan, signal }) {
+  /**
+   * Examines the photo and picks its bundled ticket: [chosen, jpeg]. The browser decoded the
+   * photo, so a header the core cannot read costs only what it says: it is left out.
+   */
+  async #choose(input, tasks, jpeg) {
+    const cpu = await init();
+    const pixels = new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+    try {
+      return [cpu.chooseTicket(pixels, input.width, input.height, tasks, jpeg, this.#choice), jpeg];
+    } catch (e) {
+      if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
+      console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
+      return [cpu.chooseTicket(pixels, input.width, input.height, tasks, undefined, this.#choice), undefined];
+    }
+  }
+
+  async #run(network, input, { tileSize, tasks, jpeg, chosen, onProgress, onPlan, signal }) {
+    const engine = network.engine;
     const pixels = () => new Uint8Array(input.data.buffer.slice(0));
     let job;
     try {
-      job = engine.start(pixels(), input.width, input.height, tileSize, tasks, jpeg);
+      job = engine.start(pixels(), input.width, input.height, tileSize, tasks, jpeg, chosen);
     } catch (e) {
       // The browser decoded the photo: a header the core cannot read costs only what it says.
       if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
       console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
-      job = engine.start(pixels(), input.width, input.height, tileSize, tasks);
+      job = engine.start(pixels(), input.width, input.height, tileSize, tasks, undefined, chosen);
     }
     try {
-      if (engine.backend === 'cpu' && this.#pool) {
+      if (engine.backend === 'cpu' && network.pool) {
         // The page's engine plans and blends; the pool's workers run the network.
-        await this.#pool.run(job, onProgress, () => signal?.aborted && abortError());
+        await network.pool.run(job, onProgress, () => signal?.aborted && abortError());
       } else {
         const total = job.tiles;
         for (let i = 0; i < total; i++) {
@@ -370,12 +476,11 @@ export class Restorer {
     }
   }
 
-  /** Releases the network. Later calls reject. */
+  /** Releases the networks. Later calls reject. */
   free() {
     if (this.#freed) return;
     this.#freed = true;
-    this.#pool?.free();
-    if (!(this.#backend === 'webgpu' && webgpuFailed)) this.#engine.free();
+    for (const loading of this.#networks.values()) loading.then((n) => n.free(), () => {});
   }
 }
 

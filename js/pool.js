@@ -47,7 +47,7 @@ class PoolWorker {
     };
     worker.onerror = fail;
     worker.onmessageerror = fail;
-    this.#ready = this.#call('engine', [this.#ticket.slice()]);
+    this.#ready = this.#call('engine', [this.#ticket]);
     this.#ready.catch(() => {});
     return this.#ready;
   }
@@ -97,7 +97,7 @@ class PoolWorker {
 export class TilePool {
   #workers;
 
-  /** `size` workers, each with an engine for `ticket` (bytes; empty: the bundled one). */
+  /** `size` workers, each with an engine for `ticket` ({ bundled: name } or { bytes }). */
   static async create(ticket, size) {
     const pool = new TilePool();
     pool.#workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, ticket));

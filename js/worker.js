@@ -23,7 +23,7 @@ self.onmessage = async ({ data: { id, method, args } }) => {
         onProgress: (done, total) => self.postMessage({ id, progress: [done, total] }),
         onPlan: (plan) => self.postMessage({ id, plan }),
       });
-      result = { image: result, backend: restorer.backend };
+      result = { image: result, backend: restorer.backend, info: restorer.info() };
     } else if (method === 'abort') {
       aborts.get(args[0])?.abort();
       return;

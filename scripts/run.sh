@@ -17,7 +17,7 @@ fi
 out="$CARGO_TARGET_DIR/run"
 mkdir -p "$out"
 nt() { cargo run --locked --quiet -p native-trainer -- "$@"; }
-echo "== native-trainer: noise σ 25 on $photo, restored with tickets/default.mirl"
+echo "== native-trainer: noise σ 25 on $photo, restored with tickets/allinone.mirl"
 nt degrade "$photo" -o "$out/noisy.png" --kind noise:25 --seed 1
 nt restore "$out/noisy.png" -o "$out/restored.png"
 echo "noisy:    $(nt metrics "$photo" "$out/noisy.png" | tr '\n' ' ')"

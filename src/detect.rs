@@ -13,10 +13,10 @@
 //!   pale or overcast one, so this is reported, not acted on ([`crate::tasks`]).
 
 use image::RgbaImage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What [`detect`] found in a photo.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Findings {
     /// Standard deviation of the noise per colour channel, in 8-bit levels (about 0.5 on a

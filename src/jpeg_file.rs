@@ -2,7 +2,7 @@
 //! quality), the chroma subsampling and whether it is progressive. A restore given the file
 //! knows the compression instead of estimating it from the pixels ([`crate::detect`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detect::ijg_step;
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ pub fn quality_planes(luma: Option<u8>, chroma: Option<u8>) -> [f32; QUALITY_PLA
 }
 
 /// A JPEG file's compression.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JpegFile {
     /// The IJG quality (1-100) whose luma table is nearest the file's (other encoders' tables

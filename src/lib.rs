@@ -1,6 +1,7 @@
 //! mirl: photo restoration with pruned "winning ticket" PromptIR networks (MIR-L), shared by
 //! the native trainer and the WebAssembly library.
 
+pub mod bundled;
 pub mod config;
 pub mod degrade;
 pub mod detect;

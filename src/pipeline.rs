@@ -15,11 +15,12 @@ use std::io::Cursor;
 use burn::tensor::{Tensor, TensorData};
 use image::{DynamicImage, ImageReader, RgbaImage};
 
+use crate::bundled::Pick;
 use crate::config::PromptIrConfig;
 use crate::error::{Error, Result};
 use crate::jpeg_file::{quality_planes, JpegFile, QUALITY_PLANES};
 use crate::model::PromptIr;
-use crate::tasks::{Plan, Tasks};
+use crate::tasks::{Examination, Plan, Tasks, AUTO_JPEG_QUALITY};
 use crate::tone::Tone;
 use crate::ModelBackend;
 
@@ -49,6 +50,12 @@ pub struct Options {
     pub tile: Option<u32>,
     /// The header of the JPEG file the photo was decoded from, where it was one.
     pub jpeg: Option<JpegFile>,
+    /// What the photo was found to be, where the caller examined it already (to pick a
+    /// ticket, [`crate::bundled`]); the restore examines it otherwise (with `jpeg`).
+    pub examined: Option<Examination>,
+    /// The bundled ticket that restores and why, where it was picked for the photo: its
+    /// [`crate::bundled::Bundled::auto_jpeg_quality`] applies, and the plan says which it was.
+    pub pick: Option<Pick>,
 }
 
 impl Options {
@@ -56,7 +63,7 @@ impl Options {
         Self {
             tasks,
             tile,
-            jpeg: None,
+            ..Self::default()
         }
     }
 }
@@ -277,7 +284,15 @@ impl Restoration {
             tile_starts(padded_w, tile_w, overlap),
             tile_starts(padded_h, tile_h, overlap),
         );
-        let plan = Plan::new(&options.tasks, &image, options.jpeg);
+        let examined = options
+            .examined
+            .unwrap_or_else(|| Examination::of(&image, options.jpeg));
+        let auto_jpeg_quality = options
+            .pick
+            .as_ref()
+            .map_or(AUTO_JPEG_QUALITY, |p| p.ticket.auto_jpeg_quality());
+        let mut plan = Plan::new(&options.tasks, examined, auto_jpeg_quality);
+        plan.ticket = options.pick.clone();
         let tiles = if plan.runs_network() {
             ys.iter()
                 .flat_map(|&y| {

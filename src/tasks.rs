@@ -22,6 +22,7 @@ use std::str::FromStr;
 use image::RgbaImage;
 use serde::{Deserialize, Serialize};
 
+use crate::bundled::Pick;
 use crate::detect::{detect, Findings};
 use crate::error::{Error, Result};
 use crate::jpeg_file::JpegFile;
@@ -55,8 +56,9 @@ impl Task {
 /// was trained on σ 15, 25 and 50: below, it smooths away the texture of some photos with the
 /// noise (on the training photos, 4 of 432 came out worse at σ 12, 32 at σ 5; QUALITY.md).
 pub const AUTO_NOISE_SIGMA: f32 = 13.0;
-/// JPEG saved at this quality or below is restored in `auto`; above it the bundled ticket
-/// gains nothing, and a restore could only lose.
+/// JPEG saved at this quality or below is restored in `auto` by a ticket that says nothing
+/// else ([`crate::bundled::Bundled::auto_jpeg_quality`]): above it the all-in-one ticket gains
+/// nothing, and a restore could only lose.
 pub const AUTO_JPEG_QUALITY: u8 = 75;
 
 /// In `auto`, a restore may change a photo by at most this many times the RMS difference
@@ -125,6 +127,36 @@ impl fmt::Display for Tasks {
     }
 }
 
+/// What a photo was found to be before restoring: what its pixels show, and what its JPEG
+/// file (where it came as one) says of its last compression.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Examination {
+    pub findings: Findings,
+    pub jpeg_file: Option<JpegFile>,
+}
+
+impl Examination {
+    /// Measures `img` ([`detect`]) beside what its file said (`jpeg_file`).
+    pub fn of(img: &RgbaImage, jpeg_file: Option<JpegFile>) -> Self {
+        Examination {
+            findings: detect(img),
+            jpeg_file,
+        }
+    }
+
+    /// The JPEG quality the photo was saved at: the lower of what its file says (its last
+    /// compression) and what its pixels show (an earlier one, on the same grid, can be
+    /// heavier); `None` where neither shows one below 96.
+    pub fn jpeg_quality(&self) -> Option<u8> {
+        let file = self.jpeg_file.map(|f| f.quality).filter(|&q| q <= 95);
+        match (file, self.findings.jpeg_quality) {
+            (Some(f), Some(p)) => Some(f.min(p)),
+            (f, p) => f.or(p),
+        }
+    }
+}
+
 /// What one restore removes, and what was found in the photo.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,6 +168,8 @@ pub struct Plan {
     pub findings: Findings,
     /// What the photo's JPEG file said of its last compression, where it came as one.
     pub jpeg_file: Option<JpegFile>,
+    /// The bundled ticket that restores it and why, where the caller gave no ticket of its own.
+    pub ticket: Option<Pick>,
     /// In `auto`, once restored: the RMS change the restore made over the one the
     /// degradations found explain ([`Plan::check`]).
     pub change_ratio: Option<f32>,
@@ -145,18 +179,22 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Measures `img`, reads what its JPEG file said (`jpeg_file`), and settles what to
-    /// remove from it.
-    pub fn new(asked: &Tasks, img: &RgbaImage, jpeg_file: Option<JpegFile>) -> Self {
-        let findings = detect(img);
-        let quality = jpeg_quality(&findings, jpeg_file.as_ref());
+    /// Settles what to remove from a photo, as `examined`: in `auto`, noise of
+    /// [`AUTO_NOISE_SIGMA`] or more, and JPEG at `auto_jpeg_quality` or below (the ticket's
+    /// [`crate::bundled::Bundled::auto_jpeg_quality`]).
+    pub fn new(asked: &Tasks, examined: Examination, auto_jpeg_quality: u8) -> Self {
+        let quality = examined.jpeg_quality();
+        let Examination {
+            findings,
+            jpeg_file,
+        } = examined;
         let tasks = match asked {
             Tasks::Only(t) => t.clone(),
             Tasks::Auto => Task::ALL
                 .into_iter()
                 .filter(|t| match t {
                     Task::Noise => findings.noise_sigma >= AUTO_NOISE_SIGMA,
-                    Task::Jpeg => quality.is_some_and(|q| q <= AUTO_JPEG_QUALITY),
+                    Task::Jpeg => quality.is_some_and(|q| q <= auto_jpeg_quality),
                     Task::Rain | Task::Haze => false,
                 })
                 .collect(),
@@ -166,6 +204,7 @@ impl Plan {
             auto: *asked == Tasks::Auto,
             findings,
             jpeg_file,
+            ticket: None,
             change_ratio: None,
             held_back: false,
         }
@@ -202,7 +241,11 @@ impl Plan {
     /// compression) and what its pixels show (an earlier one, on the same grid, can be
     /// heavier); `None` where neither shows one below 96.
     pub fn jpeg_quality(&self) -> Option<u8> {
-        jpeg_quality(&self.findings, self.jpeg_file.as_ref())
+        Examination {
+            findings: self.findings,
+            jpeg_file: self.jpeg_file,
+        }
+        .jpeg_quality()
     }
 
     /// Whether the network runs at all.
@@ -251,15 +294,11 @@ impl fmt::Display for Plan {
             f,
             "{what} ({how}; found noise σ {:.1}, {jpeg}, dark channel {:.2})",
             found.noise_sigma, found.haze
-        )
-    }
-}
-
-fn jpeg_quality(findings: &Findings, file: Option<&JpegFile>) -> Option<u8> {
-    let file = file.map(|f| f.quality).filter(|&q| q <= 95);
-    match (file, findings.jpeg_quality) {
-        (Some(f), Some(p)) => Some(f.min(p)),
-        (f, p) => f.or(p),
+        )?;
+        match &self.ticket {
+            Some(pick) => write!(f, " with {pick}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -297,14 +336,15 @@ mod tests {
     fn a_plan_keeps_tone_unless_haze_is_removed() {
         // Flat and pale: a thick haze to the dark channel, which `auto` leaves alone.
         let img = RgbaImage::from_pixel(32, 32, image::Rgba([200, 210, 220, 255]));
-        let plan = Plan::new(&Tasks::Auto, &img, None);
+        let examine = || Examination::of(&img, None);
+        let plan = Plan::new(&Tasks::Auto, examine(), AUTO_JPEG_QUALITY);
         assert!(plan.findings.haze > 0.7, "{plan}");
         assert!(
             plan.auto && !plan.runs_network() && !plan.checks(),
             "{plan}"
         );
-        let plan = Plan::new(&"noise".parse().unwrap(), &img, None);
+        let plan = Plan::new(&"noise".parse().unwrap(), examine(), AUTO_JPEG_QUALITY);
         assert!(!plan.auto && plan.runs_network() && plan.keeps_tone());
-        assert!(!Plan::new(&Tasks::all(), &img, None).keeps_tone());
+        assert!(!Plan::new(&Tasks::all(), examine(), AUTO_JPEG_QUALITY).keeps_tone());
     }
 }

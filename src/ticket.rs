@@ -18,9 +18,6 @@ use crate::ModelBackend;
 pub const FORMAT_NAME: &str = "mirl-ticket";
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-/// The ticket that ships with mirl (`tickets/README.md` says how it was made): what the
-/// package and the command line use when given no ticket.
-pub const DEFAULT_TICKET: &[u8] = include_bytes!("../tickets/default.mirl");
 
 /// How the values of a ticket are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -10,10 +10,12 @@ use burn::tensor::{Tensor, TensorData};
 use mirl::config::UNUSED_MODULES;
 use mirl::params::{HostTensor, NamedParams};
 use mirl::ticket::{Precision, Provenance, Ticket};
-use mirl::web::{degrade_rgba, webgpu_device, Engine};
+use mirl::web::{choose_ticket, degrade_rgba, webgpu_device, Engine};
 use mirl::ModelBackend;
 use mirl::PromptIrConfig;
 use safetensors::SafeTensors;
+use std::str::FromStr;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
@@ -96,12 +98,22 @@ async fn reproduces_the_reference_on_webgpu() {
 /// Restores the test image through the Engine API, as the JavaScript package does, with the
 /// network as it is (`all`): what the native pipeline must match.
 async fn restore_tiled(backend: &str) -> Vec<u8> {
-    let engine = Engine::create(Vec::new(), backend.into()).await.unwrap();
+    let engine = Engine::bundled("allinone".into(), backend.into())
+        .await
+        .unwrap();
     assert_eq!(engine.backend(), backend);
     let input = image::load_from_memory(TILED_INPUT).unwrap().to_rgba8();
     let (w, h) = input.dimensions();
     let job = engine
-        .start(input.into_raw(), w, h, 32, "all".into(), None)
+        .start(
+            input.into_raw(),
+            w,
+            h,
+            32,
+            "all".into(),
+            None,
+            JsValue::UNDEFINED,
+        )
         .unwrap();
     assert_eq!(job.tiles(), 6, "76x52 in 32-pixel tiles");
     for i in 0..job.tiles() {
@@ -157,34 +169,109 @@ async fn bad_tickets_are_clear_errors() {
     assert!(msg.contains("checksum"), "{msg}");
 
     let msg = message(
-        Engine::create(Vec::new(), "tpu".into())
+        Engine::bundled("allinone".into(), "tpu".into())
             .await
             .err()
             .unwrap(),
     );
     assert!(msg.contains("unknown backend"), "{msg}");
+    let msg = message(
+        Engine::bundled("default".into(), "cpu".into())
+            .await
+            .err()
+            .unwrap(),
+    );
+    assert!(msg.contains("use allinone or osn"), "{msg}");
+}
+
+/// A JPEG goes to the OSN ticket: `chooseTicket` says so and why, and the engine of that
+/// ticket restores with its choice, which the plan reports.
+#[wasm_bindgen_test]
+async fn a_jpeg_is_restored_with_the_osn_ticket() {
+    let photo = image::load_from_memory(TILED_INPUT).unwrap().to_rgb8();
+    let degraded = mirl::degrade::Degradation::from_str("jpeg:30")
+        .unwrap()
+        .degrade(&photo, 0)
+        .unwrap();
+    let file = degraded.file.clone().expect("a JPEG file");
+    let rgba = image::DynamicImage::ImageRgb8(degraded.image).to_rgba8();
+    let (w, h) = rgba.dimensions();
+    let chosen = choose_ticket(
+        rgba.clone().into_raw(),
+        w,
+        h,
+        "auto".into(),
+        Some(file.clone()),
+        "auto".into(),
+    )
+    .unwrap();
+    let pick = js_sys::Reflect::get(&chosen, &"pick".into()).unwrap();
+    let ticket = js_sys::Reflect::get(&pick, &"ticket".into()).unwrap();
+    assert_eq!(ticket.as_string().as_deref(), Some("osn"));
+    let engine = Engine::bundled("osn".into(), "cpu".into()).await.unwrap();
+    let job = engine
+        .start(rgba.into_raw(), w, h, 0, "auto".into(), None, chosen)
+        .unwrap();
+    for i in 0..job.tiles() {
+        JsFuture::from(job.run(i)).await.unwrap();
+    }
+    job.finish().unwrap();
+    let plan = job.plan().unwrap();
+    let removed = js_sys::Reflect::get(&plan, &"tasks".into()).unwrap();
+    assert_eq!(js_sys::JSON::stringify(&removed).unwrap(), "[\"jpeg\"]");
+    let why = js_sys::Reflect::get(&plan, &"ticket".into()).unwrap();
+    let why = js_sys::Reflect::get(&why, &"why".into()).unwrap();
+    assert_eq!(
+        why.as_string().as_deref(),
+        Some("the photo is a JPEG file (quality 30)")
+    );
+    // A bad choice is named.
+    let msg = message(
+        choose_ticket(vec![0; 16], 2, 2, "auto".into(), None, "best".into())
+            .err()
+            .unwrap(),
+    );
+    assert!(msg.contains("unknown ticket \"best\""), "{msg}");
 }
 
 #[wasm_bindgen_test]
 async fn bad_images_are_clear_errors() {
-    let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
+    let engine = Engine::bundled("allinone".into(), "cpu".into())
+        .await
+        .unwrap();
     let msg = message(
         engine
-            .start(vec![0; 12], 2, 2, 0, "auto".into(), None)
+            .start(
+                vec![0; 12],
+                2,
+                2,
+                0,
+                "auto".into(),
+                None,
+                JsValue::UNDEFINED,
+            )
             .err()
             .unwrap(),
     );
     assert!(msg.contains("16 bytes"), "{msg}");
     let msg = message(
         engine
-            .start(Vec::new(), 0, 0, 0, "auto".into(), None)
+            .start(Vec::new(), 0, 0, 0, "auto".into(), None, JsValue::UNDEFINED)
             .err()
             .unwrap(),
     );
     assert!(msg.contains("empty"), "{msg}");
     let msg = message(
         engine
-            .start(Vec::new(), 10_000, 10_000, 0, "auto".into(), None)
+            .start(
+                Vec::new(),
+                10_000,
+                10_000,
+                0,
+                "auto".into(),
+                None,
+                JsValue::UNDEFINED,
+            )
             .err()
             .unwrap(),
     );
@@ -193,7 +280,15 @@ async fn bad_images_are_clear_errors() {
     assert!(msg.contains("snow"), "{msg}");
     let msg = message(
         engine
-            .start(vec![0; 16], 2, 2, 0, "blur".into(), None)
+            .start(
+                vec![0; 16],
+                2,
+                2,
+                0,
+                "blur".into(),
+                None,
+                JsValue::UNDEFINED,
+            )
             .err()
             .unwrap(),
     );
@@ -208,6 +303,7 @@ async fn bad_images_are_clear_errors() {
                 0,
                 "auto".into(),
                 Some(vec![0xFF, 0xD8, 0xFF, 0xDB, 0, 4]),
+                JsValue::UNDEFINED,
             )
             .err()
             .unwrap(),
@@ -215,13 +311,29 @@ async fn bad_images_are_clear_errors() {
     assert!(msg.contains("invalid JPEG file"), "{msg}");
     // The engine still works after errors.
     let job = engine
-        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "all".into(), None)
+        .start(
+            vec![128; 16 * 16 * 4],
+            16,
+            16,
+            0,
+            "all".into(),
+            None,
+            JsValue::UNDEFINED,
+        )
         .unwrap();
     JsFuture::from(job.run(0)).await.unwrap();
     assert_eq!(job.finish().unwrap().len(), 16 * 16 * 4);
     // In `auto`, a flat grey photo needs nothing: no tile runs and it comes back as it was.
     let job = engine
-        .start(vec![128; 16 * 16 * 4], 16, 16, 0, "auto".into(), None)
+        .start(
+            vec![128; 16 * 16 * 4],
+            16,
+            16,
+            0,
+            "auto".into(),
+            None,
+            JsValue::UNDEFINED,
+        )
         .unwrap();
     assert_eq!(job.tiles(), 0);
     assert_eq!(job.finish().unwrap(), vec![128; 16 * 16 * 4]);
@@ -232,7 +344,9 @@ async fn bad_images_are_clear_errors() {
 /// `RuntimeError: unreachable` at 8 megapixels).
 #[wasm_bindgen_test]
 async fn large_photos_are_tiled_by_default() {
-    let engine = Engine::create(Vec::new(), "cpu".into()).await.unwrap();
+    let engine = Engine::bundled("allinone".into(), "cpu".into())
+        .await
+        .unwrap();
     let (w, h) = (3264, 2448);
     let job = engine
         .start(
@@ -242,6 +356,7 @@ async fn large_photos_are_tiled_by_default() {
             0,
             "all".into(),
             None,
+            JsValue::UNDEFINED,
         )
         .unwrap();
     let tile = mirl::pipeline::DEFAULT_TILE as usize;

@@ -56,6 +56,7 @@ function dropRestorer() {
 function showTicket(r) {
   const info = r.info();
   const facts = [
+    ...(info.ticket ? [['Ticket used', ticketNames[info.ticket]]] : []),
     ['Network', `PromptIR, width ${info.config.dim}`],
     ['Parameters', info.parameters.toLocaleString('en')],
     ['Kept (non-zero)', `${info.nonzero.toLocaleString('en')} (${(100 * info.density).toFixed(1)}%)`],
@@ -93,6 +94,7 @@ function cancelRun() {
 }
 
 const taskNames = { noise: 'noise', jpeg: 'JPEG artefacts', rain: 'rain', haze: 'haze' };
+const ticketNames = { osn: 'OSN (social-network photos)', allinone: 'all-in-one (noise, JPEG, rain, haze)' };
 
 /** What the restore found in the photo and removed, in words (data-removed for tests). */
 function showPlan(plan) {
@@ -107,7 +109,9 @@ function showPlan(plan) {
     plan.heldBack ? `${found} Removing ${removed} changed the photo more than that explains, so it is shown as it was.`
     : plan.tasks.length === 0 ? `${found} Nothing to remove: the photo is shown as it was.`
     : `${found} Removed ${removed}${plan.auto ? ' (auto)' : ''}.`;
+  if (plan.ticket && plan.tasks.length) box.textContent += ` Ticket: ${ticketNames[plan.ticket.ticket]}, as ${plan.ticket.why}.`;
   box.dataset.removed = plan.heldBack ? '' : plan.tasks.join(',');
+  box.dataset.ticket = plan.ticket?.ticket ?? '';
   box.hidden = false;
 }
 

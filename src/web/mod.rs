@@ -11,6 +11,7 @@ use image::{DynamicImage, RgbaImage};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::bundled::{Bundled, Choice, Pick};
 use crate::config::PromptIrConfig;
 use crate::degrade::Degradation;
 use crate::error::report;
@@ -18,14 +19,11 @@ use crate::jpeg_file::JpegFile;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
 use crate::pipeline::{check_size, tile_for, Options, Restoration, Tile};
-use crate::tasks::{Plan, Tasks};
+use crate::tasks::{Examination, Plan, Tasks};
 use crate::ticket::{Provenance, Ticket};
 #[cfg(feature = "wgpu")]
 pub use model::webgpu_device;
 use model::Model;
-
-/// The ticket the package ships, used when no ticket is given.
-use crate::ticket::DEFAULT_TICKET;
 
 /// What `info()` reports about the loaded ticket.
 #[derive(Serialize)]
@@ -86,16 +84,21 @@ pub struct Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Loads `ticket` (the bundled one when empty) on `backend`: "webgpu" or "cpu". The caller
+    /// Loads a ticket file (`.mirl` bytes) on `backend`: "webgpu" or "cpu". The caller
     /// checks that a WebGPU adapter exists first: burn's WebGPU setup cannot fail gracefully.
     pub async fn create(ticket: Vec<u8>, backend: String) -> Result<Engine, JsError> {
-        let bytes: &[u8] = if ticket.is_empty() {
-            DEFAULT_TICKET
-        } else {
-            &ticket
-        };
+        Self::load(&ticket, &backend).await
+    }
+
+    /// Loads a bundled ticket by name ("allinone" or "osn") on `backend`, as `create`.
+    pub async fn bundled(name: String, backend: String) -> Result<Engine, JsError> {
+        let ticket: Bundled = name.parse().map_err(js_error)?;
+        Self::load(ticket.bytes(), &backend).await
+    }
+
+    async fn load(bytes: &[u8], backend: &str) -> Result<Engine, JsError> {
         let (ticket, info) = Ticket::read(bytes).map_err(js_error)?;
-        let model = match backend.as_str() {
+        let model = match backend {
             "cpu" => Model::cpu(&ticket)?,
             "webgpu" => Model::webgpu(&ticket).await?,
             other => {
@@ -168,6 +171,9 @@ impl Engine {
     /// allows for this network ([`tile_for`]). A whole photo in one pass would need more
     /// memory than wasm32 can address above a few megapixels. `jpeg`, where the photo came
     /// as a JPEG file, is that file: its header tells how the photo was compressed.
+    /// `chosen`, where this engine's ticket was picked for the photo, is what `chooseTicket`
+    /// returned for it (the photo is then not examined again, and `jpeg` is not read).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         &self,
         rgba: Vec<u8>,
@@ -176,26 +182,28 @@ impl Engine {
         tile: u32,
         tasks: String,
         jpeg: Option<Vec<u8>>,
+        chosen: JsValue,
     ) -> Result<Job, JsError> {
         let tasks: Tasks = tasks.parse().map_err(js_error)?;
-        let jpeg = jpeg
-            .map(|file| JpegFile::read(&file))
-            .transpose()
-            .map_err(js_error)?;
-        check_size(width, height).map_err(js_error)?;
-        let expected = width as usize * height as usize * 4;
-        if rgba.len() != expected {
-            return Err(JsError::new(&format!(
-                "a {width}x{height} RGBA image has {expected} bytes, not {}",
-                rgba.len()
-            )));
-        }
-        let img = RgbaImage::from_raw(width, height, rgba).expect("length checked");
+        let (examined, pick) = if chosen.is_undefined() || chosen.is_null() {
+            (None, None)
+        } else {
+            let chosen: Chosen = serde_wasm_bindgen::from_value(chosen)
+                .map_err(|e| JsError::new(&format!("not a chooseTicket result: {e}")))?;
+            (Some(chosen.examined), Some(chosen.pick))
+        };
+        let jpeg = match (&examined, jpeg) {
+            (None, Some(file)) => Some(JpegFile::read(&file).map_err(js_error)?),
+            _ => None,
+        };
+        let img = rgba_image(rgba, width, height)?;
         let tile = tile_for(&self.info.config, tile);
         let mut job = Restoration::from_rgba(
             img,
             &Options {
                 jpeg,
+                examined,
+                pick,
                 ..Options::new(tasks, Some(tile))
             },
         )
@@ -313,6 +321,56 @@ impl Job {
         *self.plan.borrow_mut() = plan;
         Ok(image.into_rgba8().into_raw())
     }
+}
+
+/// A photo examined and the bundled ticket picked for it, as `chooseTicket` returns them.
+#[derive(Serialize, serde::Deserialize)]
+struct Chosen {
+    examined: Examination,
+    pick: Pick,
+}
+
+/// Examines a photo (RGBA) and picks the bundled ticket that restores it: `ticket` is "auto"
+/// (the OSN ticket for a JPEG that shows no noise, the all-in-one ticket otherwise),
+/// "allinone" or "osn"; `tasks` and `jpeg` as `Engine.start`. Returns `{ examined, pick:
+/// { ticket, why } }`, for `Engine.start` on the engine of `pick.ticket`.
+#[wasm_bindgen(js_name = chooseTicket)]
+pub fn choose_ticket(
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+    tasks: String,
+    jpeg: Option<Vec<u8>>,
+    ticket: String,
+) -> Result<JsValue, JsError> {
+    let tasks: Tasks = tasks.parse().map_err(js_error)?;
+    let choice: Choice = ticket.parse().map_err(js_error)?;
+    let jpeg = jpeg
+        .map(|file| JpegFile::read(&file))
+        .transpose()
+        .map_err(js_error)?;
+    let examined = Examination::of(&rgba_image(rgba, width, height)?, jpeg);
+    let chosen = Chosen {
+        pick: choice.pick(&tasks, &examined),
+        examined,
+    };
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    chosen
+        .serialize(&serializer)
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// `rgba` as an image of `width` x `height`, its size checked.
+fn rgba_image(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbaImage, JsError> {
+    check_size(width, height).map_err(js_error)?;
+    let expected = width as usize * height as usize * 4;
+    if rgba.len() != expected {
+        return Err(JsError::new(&format!(
+            "a {width}x{height} RGBA image has {expected} bytes, not {}",
+            rgba.len()
+        )));
+    }
+    Ok(RgbaImage::from_raw(width, height, rgba).expect("length checked"))
 }
 
 fn err(msg: &str) -> JsValue {

@@ -6,15 +6,17 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
+use mirl::bundled::Bundled;
 use mirl::degrade::{test_seed, Degradation};
 use mirl::detect::Findings;
 use mirl::jpeg_file::JpegFile;
 use mirl::metrics::{psnr, ssim};
 use mirl::pipeline::{self, DEFAULT_TILE};
-use mirl::tasks::Tasks;
+use mirl::tasks::{Examination, Tasks};
 use mirl::ModelBackend;
 use serde::Serialize;
 
+use super::tickets::TicketArg;
 use crate::backend::{dispatch, BackendKind, WithBackend};
 use crate::{fsio, imageio};
 
@@ -30,9 +32,10 @@ pub const DEFAULT_TASKS: &str =
 /// photo below 40 dB counts as worse.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The ticket (.mirl) [default: the bundled one].
-    #[arg(long)]
-    ticket: Option<PathBuf>,
+    /// The ticket, as `restore --ticket`: `auto` (a bundled ticket picked for each photo),
+    /// `allinone`, `osn`, or a .mirl file.
+    #[arg(long, default_value = "auto")]
+    ticket: TicketArg,
     /// Folder of clean test photos.
     #[arg(long)]
     data: PathBuf,
@@ -67,6 +70,8 @@ pub struct PhotoScore {
     pub output_psnr: f64,
     /// What the restore removed from it, and what was found in it.
     pub removed: String,
+    /// The bundled ticket that restored it, where one was picked for it.
+    pub ticket: Option<Bundled>,
     pub found: Findings,
     /// In `auto`: the restore's change over the one the findings explain, and whether that
     /// held it back (the photo returned as it was).
@@ -112,7 +117,7 @@ impl TaskScore {
 }
 
 struct Eval {
-    ticket: mirl::ticket::Ticket,
+    ticket: TicketArg,
     files: Vec<PathBuf>,
     tasks: Vec<(String, Degradation)>,
     remove: Tasks,
@@ -122,7 +127,7 @@ struct Eval {
 impl WithBackend for Eval {
     type Output = Vec<TaskScore>;
     fn run<B: ModelBackend>(self, device: B::Device) -> Result<Vec<TaskScore>> {
-        let model = self.ticket.build::<B>(&device)?;
+        let mut networks = self.ticket.networks::<B>(&device)?;
         let mut scores: Vec<TaskScore> = self
             .tasks
             .iter()
@@ -148,14 +153,18 @@ impl WithBackend for Eval {
                 // itself taken through the same geometry.
                 let out = kind.degrade(&photo, test_seed(&name, task))?;
                 let (clean, degraded) = (&out.reference, &out.image);
+                let degraded_rgba = DynamicImage::ImageRgb8(degraded.clone());
+                // As a user restoring the file would: with what its header says.
+                let jpeg = out.file.as_deref().map(JpegFile::read).transpose()?;
+                let examined = Examination::of(&degraded_rgba.to_rgba8(), jpeg);
+                let (model, pick) = networks.for_photo(&self.remove, &examined, &device)?;
                 let (restored, plan) = pipeline::restore(
-                    &model,
-                    &DynamicImage::ImageRgb8(degraded.clone()),
-                    // As a user restoring the file would: with what its header says.
+                    model,
+                    &degraded_rgba,
                     &pipeline::Options {
-                        tasks: self.remove.clone(),
-                        tile: Some(self.tile),
-                        jpeg: out.file.as_deref().map(JpegFile::read).transpose()?,
+                        examined: Some(examined),
+                        pick,
+                        ..pipeline::Options::new(self.remove.clone(), Some(self.tile))
                     },
                     |_, _| {},
                     &device,
@@ -166,6 +175,7 @@ impl WithBackend for Eval {
                     input_psnr: psnr(clean, degraded)?,
                     output_psnr: psnr(clean, &restored)?,
                     removed: Tasks::Only(plan.tasks.clone()).to_string(),
+                    ticket: plan.ticket.as_ref().map(|p| p.ticket),
                     found: plan.findings,
                     change_ratio: plan.change_ratio,
                     held_back: plan.held_back,
@@ -194,7 +204,6 @@ impl WithBackend for Eval {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let ticket = super::ticket_or_default(args.ticket.as_deref())?;
     let mut files = imageio::list_images(&args.data)?;
     if let Some(n) = args.limit {
         anyhow::ensure!(n > 0, "--limit must be at least 1");
@@ -205,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
     let scores = dispatch(
         args.backend,
         Eval {
-            ticket,
+            ticket: args.ticket.clone(),
             files,
             tasks,
             remove: args.remove.clone(),
@@ -216,7 +225,7 @@ pub fn run(args: Args) -> Result<()> {
         "{} photos from {}, ticket {}, removing {}",
         count,
         args.data.display(),
-        super::ticket_name(args.ticket.as_deref()),
+        args.ticket.name(),
         args.remove
     );
     println!(
@@ -235,7 +244,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(path) = &args.json {
         let doc = serde_json::json!({
-            "ticket": super::ticket_name(args.ticket.as_deref()),
+            "ticket": args.ticket.name(),
             "data": args.data,
             "images": count,
             "remove": args.remove.to_string(),
@@ -244,7 +253,7 @@ pub fn run(args: Args) -> Result<()> {
         fsio::write_atomic(
             path,
             serde_json::to_string_pretty(&doc)?.as_bytes(),
-            &args.ticket.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+            &args.ticket.path().into_iter().collect::<Vec<_>>(),
         )?;
     }
     Ok(())

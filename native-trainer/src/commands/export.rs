@@ -8,6 +8,7 @@ use mirl::params::f32_le_bytes;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 
+use super::tickets::TicketArg;
 use crate::fsio;
 
 /// Write a ticket's weights as a dense f32 safetensors file under the reference's names.
@@ -17,8 +18,9 @@ use crate::fsio;
 /// the config as a file of its own, as `import --config` reads it.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Ticket to export (default: the bundled one).
-    ticket: Option<PathBuf>,
+    /// Ticket to export: a .mirl file, or a bundled one by name (allinone, osn).
+    #[arg(default_value = "allinone")]
+    ticket: TicketArg,
     /// Where to write the weights (.safetensors).
     #[arg(short, long)]
     output: PathBuf,
@@ -28,7 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let ticket = super::ticket_or_default(args.ticket.as_deref())?;
+    let ticket = args.ticket.load_one()?;
     let config = serde_json::to_string(&ticket.config)?;
     let bytes: Vec<(&String, Vec<u8>, &[usize])> = ticket
         .params
@@ -53,7 +55,7 @@ pub fn run(args: Args) -> Result<()> {
     ]
     .into();
     let file = safetensors::serialize(views, Some(metadata))?;
-    let inputs: Vec<&std::path::Path> = args.ticket.iter().map(|p| p.as_path()).collect();
+    let inputs: Vec<&std::path::Path> = args.ticket.path().into_iter().collect();
     fsio::write_atomic(&args.output, &file, &inputs)?;
     println!(
         "wrote {} ({} tensors, {} parameters, f32, {} bytes)",

@@ -43,7 +43,7 @@ impl WithBackend for Infer {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let ticket = super::read_ticket(&args.ticket)?;
+    let ticket = super::tickets::read_ticket(&args.ticket)?;
     let bytes = fsio::read(&args.input)?;
     let st = SafeTensors::deserialize(&bytes)
         .with_context(|| format!("{} is not a safetensors file", args.input.display()))?;

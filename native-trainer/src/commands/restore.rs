@@ -8,9 +8,10 @@ use anyhow::{bail, Result};
 use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::pipeline::{self, DEFAULT_TILE};
-use mirl::tasks::{Plan, Tasks};
+use mirl::tasks::{Examination, Plan, Tasks};
 use mirl::ModelBackend;
 
+use super::tickets::TicketArg;
 use crate::backend::{dispatch, BackendKind, WithBackend};
 use crate::imageio;
 
@@ -24,9 +25,10 @@ pub struct Args {
     /// Where to write the result (.png, .jpg or .bmp).
     #[arg(short, long)]
     output: PathBuf,
-    /// The ticket (.mirl) [default: the bundled one].
-    #[arg(long)]
-    ticket: Option<PathBuf>,
+    /// The ticket: `auto` (the bundled OSN ticket for a JPEG that shows no noise, the bundled
+    /// all-in-one ticket otherwise), `allinone`, `osn`, or a .mirl file.
+    #[arg(long, default_value = "auto")]
+    ticket: TicketArg,
     /// Tile side in pixels (a multiple of 8); larger images are restored in overlapping tiles.
     #[arg(long, default_value_t = DEFAULT_TILE)]
     tile: u32,
@@ -121,7 +123,7 @@ fn before_after(before: &DynamicImage, after: &DynamicImage) -> DynamicImage {
 }
 
 struct Restore {
-    ticket: mirl::ticket::Ticket,
+    ticket: TicketArg,
     image: DynamicImage,
     options: pipeline::Options,
 }
@@ -129,14 +131,19 @@ struct Restore {
 impl WithBackend for Restore {
     type Output = (DynamicImage, Plan);
     fn run<B: ModelBackend>(self, device: B::Device) -> Result<(DynamicImage, Plan)> {
-        let model = self.ticket.build::<B>(&device)?;
+        let mut networks = self.ticket.networks::<B>(&device)?;
+        let mut options = self.options;
+        let examined = Examination::of(&self.image.to_rgba8(), options.jpeg);
+        let (model, pick) = networks.for_photo(&options.tasks, &examined, &device)?;
+        options.examined = Some(examined);
+        options.pick = pick;
         let bar = ProgressBar::new(0).with_style(
             ProgressStyle::with_template("{bar:30} tile {pos}/{len} {elapsed}").unwrap(),
         );
         let out = pipeline::restore(
-            &model,
+            model,
             &self.image,
-            &self.options,
+            &options,
             |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -149,7 +156,6 @@ impl WithBackend for Restore {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let ticket = super::ticket_or_default(args.ticket.as_deref())?;
     let (image, jpeg) = imageio::load_photo(&args.input)?;
     let (w, h) = (image.width(), image.height());
     // The picture's left half, cut before restoring, so a bad --zoom costs no restore.
@@ -162,17 +168,16 @@ pub fn run(args: Args) -> Result<()> {
     let (out, plan) = dispatch(
         args.backend,
         Restore {
-            ticket,
+            ticket: args.ticket.clone(),
             image,
             options: pipeline::Options {
-                tasks: args.tasks,
-                tile: Some(args.tile),
                 jpeg,
+                ..pipeline::Options::new(args.tasks, Some(args.tile))
             },
         },
     )?;
     let mut inputs = vec![args.input.as_path()];
-    inputs.extend(args.ticket.as_deref());
+    inputs.extend(args.ticket.path());
     imageio::save(&out, &args.output, &inputs)?;
     if let (Some(path), Some(before)) = (&args.before_after, before) {
         let after = match &args.zoom {

@@ -425,7 +425,7 @@ impl Plan {
                 masks_from,
             } => {
                 let bytes = fsio::read(masks_from)?;
-                let ticket = crate::commands::read_ticket(masks_from)?;
+                let ticket = crate::commands::tickets::read_ticket(masks_from)?;
                 ensure!(
                     ticket.config == network,
                     "{} is a different network from this run's; pass its config or preset",
