@@ -131,10 +131,7 @@ impl Engine {
 
     /// The ticket's config, provenance, parameters, non-zero parameters, density and size.
     pub fn info(&self) -> Result<JsValue, JsError> {
-        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-        self.info
-            .serialize(&serializer)
-            .map_err(|e| JsError::new(&e.to_string()))
+        to_js(&*self.info)
     }
 
     /// Runs the network on one tile from another instance's `Job.tileInput`: planar RGB in
@@ -293,11 +290,7 @@ impl Job {
     /// What the restore removes and what was found in the photo (`Plan`, camelCase); after
     /// `finish`, whether `auto` held the restore back.
     pub fn plan(&self) -> Result<JsValue, JsError> {
-        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-        self.plan
-            .borrow()
-            .serialize(&serializer)
-            .map_err(|e| JsError::new(&e.to_string()))
+        to_js(&*self.plan.borrow())
     }
 
     /// Blends in tile `i`'s output from `Engine.runTile`; tiles are blended in order.
@@ -354,8 +347,14 @@ pub fn choose_ticket(
         pick: choice.pick(&tasks, &examined),
         examined,
     };
+    to_js(&chosen)
+}
+
+/// `value` as a plain JavaScript object (maps as objects, 64-bit numbers as numbers), as
+/// JSON would give it.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    chosen
+    value
         .serialize(&serializer)
         .map_err(|e| JsError::new(&e.to_string()))
 }
