@@ -240,7 +240,6 @@ class Network {
     let engine = null;
     if (backend !== 'cpu') {
       if (webgpuFailed) {
-        if (backend === 'webgpu') throw new Error('WebGPU has failed in this page (the device was lost?); use the CPU');
         console.warn('mirl: WebGPU has failed in this page; using the CPU');
       } else if (await hasWebGpu()) {
         try {
@@ -331,6 +330,9 @@ export class Restorer {
     const backend = options.backend ?? 'auto';
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
+    }
+    if (backend === 'webgpu' && webgpuFailed) {
+      throw new Error('WebGPU has failed in this page (the device was lost?); use the CPU');
     }
     const threads = threadCount(options.threads);
     const restorer = new Restorer(await ticketSource(options.ticket), backend, threads);

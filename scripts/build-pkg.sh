@@ -36,5 +36,5 @@ cat > pkg/package.json <<JSON
 JSON
 rm -f pkg/.gitignore
 for wasm in pkg/mirl_core_bg.wasm pkg/mirl_gpu_bg.wasm; do
-  echo "$wasm: $(stat -c %s "$wasm") bytes ($(gzip -9c "$wasm" | wc -c) gzipped), default ticket $(stat -c %s tickets/allinone.mirl) bytes inside"
+  echo "$wasm: $(stat -c %s "$wasm") bytes ($(gzip -9c "$wasm" | wc -c) gzipped), bundled tickets $(cat tickets/*.mirl | wc -c) bytes inside (allinone $(stat -c %s tickets/allinone.mirl), osn $(stat -c %s tickets/osn.mirl))"
 done

@@ -58,8 +58,16 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 't
     assert.equal(p.jpegFile.fullChroma, false, `${what}: 4:2:0`);
     assert.ok(p.tasks.includes('jpeg'), `${what}: removes JPEG`);
     assert.deepEqual(p.size, [128, 96]);
+    assert.equal(p.ticket?.ticket, 'osn', `${what}: a JPEG goes to the OSN ticket`);
   }
   assert.equal(j.png.jpegFile, null);
+  assert.equal(j.png.ticket?.ticket, 'allinone', 'a clean PNG goes to the all-in-one ticket');
+  const r = j.reshare;
+  console.log(`a re-shared JPEG File (q 85, shrunk, q 70): ${r.plan.ticket.ticket} ticket (${r.plan.ticket.why}), ` +
+    `PSNR received ${r.received.toFixed(2)} -> restored ${r.restored.toFixed(2)} dB`);
+  assert.equal(r.plan.ticket.ticket, 'osn');
+  assert.equal(r.ticket, 'osn', "info() names the last restore's ticket");
+  assert.ok(r.restored > r.received + 0.1, `re-share: ${r.received} -> ${r.restored} dB`);
   assert.equal(j.unreadable.jpegFile, null, 'an unreadable header is left out');
   assert.ok(j.warnings.some((w) => /invalid JPEG file/.test(w)), `warned: ${j.warnings}`);
   assert.match(j.notBytes, /jpeg must be the JPEG file's bytes/);
