@@ -58,6 +58,11 @@ export interface RestorePlan {
     /** Chroma at full resolution (4:4:4) rather than halved (4:2:0, 4:2:2). */
     fullChroma: boolean;
     progressive: boolean;
+    /**
+     * Its quantization tables, 8 rows of 8 steps in natural order (chroma: null for a grey
+     * photo). A JPEG removal keeps the result within what they allow.
+     */
+    tables: { luma: number[][]; chroma: number[][] | null } | null;
   } | null;
   /** The bundled ticket that restored the photo and why it was picked; null for a ticket of the caller's own. */
   ticket: { ticket: BundledTicket; why: string } | null;

@@ -189,6 +189,7 @@ mod tests {
                 chroma_quality: Some(quality),
                 full_chroma: false,
                 progressive: true,
+                tables: None,
             }),
         }
     }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::ijg_step;
 use crate::error::{Error, Result};
+use crate::jpeg_constraint::QuantTables;
 
 /// IJG's luma and chroma quantization tables at quality 50 (the JPEG standard's tables K.1
 /// and K.2), in natural (row-major) order.
@@ -47,6 +48,10 @@ pub struct JpegFile {
     /// Chroma kept at full resolution (4:4:4), not halved (4:2:0, 4:2:2).
     pub full_chroma: bool,
     pub progressive: bool,
+    /// The quantization tables themselves: a restore keeps within what they allow
+    /// ([`crate::jpeg_constraint`]).
+    #[serde(default)]
+    pub tables: Option<QuantTables>,
 }
 
 impl JpegFile {
@@ -92,6 +97,7 @@ impl JpegFile {
             progressive: jpeg
                 .is_progressive()
                 .map_err(|e| bad("no frame header", e))?,
+            tables: Some(QuantTables::new(&luma, chroma.as_ref())),
         })
     }
 }

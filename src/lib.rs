@@ -6,6 +6,7 @@ pub mod config;
 pub mod degrade;
 pub mod detect;
 pub mod error;
+pub mod jpeg_constraint;
 pub mod jpeg_file;
 pub mod metrics;
 pub mod model;

@@ -18,6 +18,7 @@ use image::{DynamicImage, ImageReader, RgbaImage};
 use crate::bundled::Pick;
 use crate::config::PromptIrConfig;
 use crate::error::{Error, Result};
+use crate::jpeg_constraint;
 use crate::jpeg_file::{quality_planes, JpegFile, QUALITY_PLANES};
 use crate::model::PromptIr;
 use crate::tasks::{Examination, Plan, Tasks, AUTO_JPEG_QUALITY};
@@ -308,7 +309,7 @@ impl Restoration {
             Vec::new()
         };
         let tone = (plan.runs_network() && plan.keeps_tone()).then(|| Tone::of(&image));
-        let input = plan.checks().then(|| image.clone());
+        let input = (plan.checks() || plan.jpeg_constraint().is_some()).then(|| image.clone());
         Ok(Self {
             layout,
             plan,
@@ -459,7 +460,12 @@ impl Restoration {
         if let Some(tone) = &self.tone {
             tone.apply_to(&mut self.image);
         }
-        if let Some(input) = self.input.take() {
+        if let (Some(input), Some((tables, full_chroma))) =
+            (&self.input, self.plan.jpeg_constraint())
+        {
+            jpeg_constraint::constrain(input, &mut self.image, &tables, full_chroma);
+        }
+        if let Some(input) = self.input.take().filter(|_| self.plan.checks()) {
             if !self.plan.check(&input, &self.image)? {
                 self.image = input;
             }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundled::Pick;
 use crate::detect::{detect, Findings};
 use crate::error::{Error, Result};
+use crate::jpeg_constraint::QuantTables;
 use crate::jpeg_file::JpegFile;
 
 /// A degradation a restore can remove.
@@ -251,6 +252,14 @@ impl Plan {
     /// Whether the network runs at all.
     pub fn runs_network(&self) -> bool {
         !self.tasks.is_empty()
+    }
+
+    /// The file's quantization tables and whether it kept full chroma, where the result is
+    /// kept within what they allow ([`crate::jpeg_constraint`]): JPEG alone removed from a
+    /// JPEG file (noise added before the compression moves the original outside them).
+    pub fn jpeg_constraint(&self) -> Option<(QuantTables, bool)> {
+        let file = self.jpeg_file?;
+        (self.tasks == [Task::Jpeg]).then_some((file.tables?, file.full_chroma))
     }
 
     /// Whether the result keeps the photo's tones (all but haze removal).

@@ -41,6 +41,8 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
         message: document.getElementById('message').hidden ? null : document.getElementById('message').textContent,
         plan: document.getElementById('plan').hidden ? null : document.getElementById('plan').textContent,
         removed: document.getElementById('plan').dataset.removed,
+        ticket: document.getElementById('plan').dataset.ticket,
+        ticketUsed: document.getElementById('ticket').innerText,
       };
     });
   const sample = (label) => page.getByRole('button', { name: label }).click();
@@ -85,6 +87,8 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   assert.ok(gpu.psnrOut > gpu.psnrIn + 1, `restored ${gpu.psnrOut} dB vs noisy ${gpu.psnrIn} dB`);
   assert.equal(gpu.download, 'astronaut-noisy-restored.png');
   assert.equal(gpu.removed, 'noise', `what auto found: ${gpu.plan}`);
+  assert.equal(gpu.ticket, 'allinone', `noise goes to the all-in-one ticket: ${gpu.plan}`);
+  assert.match(gpu.ticketUsed, /Ticket used\s+all-in-one/);
   assert.match(gpu.href, /^blob:/);
   await page.screenshot({ path: join(out, 'demo-webgpu.png'), fullPage: true });
 
@@ -132,13 +136,17 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
 
   // A second restore cancels the first: only the second's result shows, with no error.
   await sample('Cat, noisy');
-  await sample('Coffee, JPEG re-shared twice');
+  await sample('Coffee, re-shared (JPEG file)');
   await waitFor(() => document.body.dataset.state === 'done');
   const second = await result();
   assert.equal(second.download, 'coffee-reshared-restored.png');
   assert.equal(second.message, null);
+  console.log(`re-shared JPEG: ${second.plan} PSNR ${second.psnrIn.toFixed(2)} -> ${second.psnrOut.toFixed(2)} dB`);
+  assert.equal(second.ticket, 'osn', `a JPEG file goes to the OSN ticket: ${second.plan}`);
+  assert.match(second.ticketUsed, /Ticket used\s+OSN/);
+  assert.ok(second.psnrOut > second.psnrIn + 0.5, `re-share: ${second.psnrIn} -> ${second.psnrOut} dB`);
   const size = await page.evaluate(() => [document.getElementById('after').width, document.getElementById('after').height]);
-  assert.deepEqual(size, [300, 200]);
+  assert.deepEqual(size, [240, 160]);
 
   // Cancel mid-restore: a photo large enough that its restore is still running, in any browser.
   await drop({ name: 'large.png', type: 'image/png', canvas: [2400, 1600] });
@@ -174,7 +182,7 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   await page.reload();
   await waitFor(() => document.body.dataset.state === 'ready', undefined, 120_000);
 
-  const own = [...new Set(requests)].filter((p) => !/^\/(index\.html|app\.js|style\.css|samples\/[\w-]+\.png|pkg\/(mirl\.js|mirl-worker\.js|pool\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm))?$/.test(p));
+  const own = [...new Set(requests)].filter((p) => !/^\/(index\.html|app\.js|style\.css|samples\/[\w-]+\.(png|jpg)|pkg\/(mirl\.js|mirl-worker\.js|pool\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm))?$/.test(p));
   assert.deepEqual(own, [], 'the page fetched something unexpected');
   console.log(`screenshots: ${['demo-webgpu.png', 'demo-cpu-slider.png', 'demo-cpu-side-by-side.png', 'demo-phone.png'].map((f) => join(out, f)).join(', ')}`);
 }, { viewport: { width: 1280, height: 1000 } });
