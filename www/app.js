@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 let restorer = null; // a Promise of the WorkerRestorer on the chosen backend
 let photo = null; // { name, image: ImageData, clean: ImageData | null }
 let run = null; // the AbortController of the restore in flight
+let finished = 0; // restores shown to the end (data-restored: a script waits for its own)
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -176,7 +177,10 @@ async function process() {
     await offerDownload();
     if (clean) await showScores(r, clean, input, output);
     else say(`${$('status').textContent} No clean original to score against: tick a degradation above to see scores.`);
-    if (!signal.aborted) setState('done');
+    if (!signal.aborted) {
+      document.body.dataset.restored = String(++finished);
+      setState('done');
+    }
   } catch (e) {
     if (signal.aborted || e?.name === 'AbortError') return; // Cancel or a newer restore took over
     showError(e);

@@ -19,8 +19,18 @@ mkdirSync(out, { recursive: true });
 await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg') }, async ({ page, url, requests }) => {
   const state = () => page.evaluate(() => document.body.dataset.state);
   const waitFor = (predicate, arg, timeout = 600_000) => page.waitForFunction(predicate, arg, { timeout, polling: 250 });
-  const waitDone = (backend) =>
-    waitFor((b) => document.body.dataset.state === 'done' && document.body.dataset.backend === b, backend);
+  // The end of the restore that `action` starts: the page counts the restores it finished
+  // (data-restored), so an earlier restore's 'done' never passes for this one's. Where an
+  // action starts two (the second cancels the first), `download` names the one to wait for.
+  const restoreOf = async (action, { backend, download } = {}) => {
+    const before = await page.evaluate(() => Number(document.body.dataset.restored ?? 0));
+    await action();
+    await waitFor(([n, b, d]) => {
+      const s = document.body.dataset;
+      return s.state === 'done' && Number(s.restored) > n && (!b || s.backend === b) &&
+        (!d || document.getElementById('download').download === d);
+    }, [before, backend, download]);
+  };
   const result = () =>
     page.evaluate(() => {
       const pixels = (id) => { const c = document.getElementById(id); return c.getContext('2d').getImageData(0, 0, c.width, c.height).data; };
@@ -79,8 +89,7 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   assert.match(facts, /Ticket\s+\d+ KB, f16/);
 
   // WebGPU: the default ('best available') in this browser.
-  await sample('Portrait, noisy (small)');
-  await waitDone('webgpu');
+  await restoreOf(() => sample('Portrait, noisy (small)'), { backend: 'webgpu' });
   const gpu = await result();
   console.log(`WebGPU: ${gpu.status} PSNR ${gpu.psnrIn.toFixed(2)} -> ${gpu.psnrOut.toFixed(2)} dB, SSIM ${gpu.ssimIn.toFixed(4)} -> ${gpu.ssimOut.toFixed(4)}`);
   assert.ok(gpu.meanDiff > 1, `the restored canvas should differ from the input (mean |diff| ${gpu.meanDiff})`);
@@ -93,8 +102,7 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   await page.screenshot({ path: join(out, 'demo-webgpu.png'), fullPage: true });
 
   // CPU forced: switching the backend restores the same photo again.
-  await page.getByLabel('CPU').check();
-  await waitDone('cpu');
+  await restoreOf(() => page.getByLabel('CPU').check(), { backend: 'cpu' });
   const cpu = await result();
   console.log(`CPU: ${cpu.status} PSNR ${cpu.psnrIn.toFixed(2)} -> ${cpu.psnrOut.toFixed(2)} dB, SSIM ${cpu.ssimIn.toFixed(4)} -> ${cpu.ssimOut.toFixed(4)}`);
   assert.ok(cpu.meanDiff > 1);
@@ -121,13 +129,12 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   // synthetic ClipboardEvent a copy of its DataTransfer without the files, so only Chromium
   // can paste from a script.
   if (browserName === 'chromium') {
-    await page.evaluate(async () => {
+    await restoreOf(() => page.evaluate(async () => {
       const blob = await (await fetch('samples/astronaut-noisy.png')).blob();
       const dt = new DataTransfer();
       dt.items.add(new File([blob], 'from-clipboard.png', { type: 'image/png' }));
       document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
-    });
-    await waitFor(() => document.body.dataset.state === 'done' && document.getElementById('download').download === 'from-clipboard-restored.png');
+    }), { download: 'from-clipboard-restored.png' });
     const pasted = await result();
     assert.equal(pasted.scored, false);
     assert.equal(pasted.message, null, 'a new photo clears the old message');
@@ -135,9 +142,10 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   }
 
   // A second restore cancels the first: only the second's result shows, with no error.
-  await sample('Cat, noisy');
-  await sample('Coffee, re-shared (JPEG file)');
-  await waitFor(() => document.body.dataset.state === 'done');
+  await restoreOf(async () => {
+    await sample('Cat, noisy');
+    await sample('Coffee, re-shared (JPEG file)');
+  }, { download: 'coffee-reshared-restored.png' });
   const second = await result();
   assert.equal(second.download, 'coffee-reshared-restored.png');
   assert.equal(second.message, null);
@@ -157,16 +165,15 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   assert.equal(await state(), 'cancelled');
 
   // Degrade first: a clean photo, damaged in the page, restored and scored against itself.
-  await drop({ name: 'portrait.png', type: 'image/png', fromUrl: 'samples/astronaut.png' });
-  await waitFor(() => document.body.dataset.state === 'done' && document.getElementById('download').download === 'portrait-restored.png');
+  await restoreOf(() => drop({ name: 'portrait.png', type: 'image/png', fromUrl: 'samples/astronaut.png' }), { download: 'portrait-restored.png' });
   // A clean photo needs nothing: auto shows it as it was.
   const untouched = await result();
   console.log(`clean photo: ${untouched.plan}`);
   assert.equal(untouched.removed, '');
   assert.equal(untouched.meanDiff, 0, 'the clean photo came back as it was');
   await page.getByLabel('Noise, σ').check();
-  await page.getByRole('button', { name: 'Degrade and restore' }).click();
-  await waitFor(() => document.body.dataset.state === 'done' && !document.getElementById('scores').hidden);
+  await restoreOf(() => page.getByRole('button', { name: 'Degrade and restore' }).click());
+  assert.equal(await page.evaluate(() => document.getElementById('scores').hidden), false, 'a degraded photo is scored');
   const degraded = await result();
   console.log(`degrade first (noise 25): PSNR ${degraded.psnrIn.toFixed(2)} -> ${degraded.psnrOut.toFixed(2)} dB`);
   assert.ok(degraded.psnrIn > 19 && degraded.psnrIn < 22, `σ 25 noise should give about 20.5 dB, got ${degraded.psnrIn}`);
