@@ -14,8 +14,9 @@ use crate::fsio;
 /// Write a ticket's weights as a dense f32 safetensors file under the reference's names.
 ///
 /// The file's metadata holds the network config (key "config", the schema of
-/// docs/network.md) and the ticket's provenance (key "provenance"); `--config` also writes
-/// the config as a file of its own, as `import --config` reads it.
+/// ../shared/docs/network.md, beside the repository) and the ticket's provenance (key
+/// "provenance"); `--config` also writes the config as a file of its own, as `import --config`
+/// reads it.
 #[derive(clap::Args)]
 pub struct Args {
     /// Ticket to export: a .mirl file, or a bundled one by name (allinone, osn).

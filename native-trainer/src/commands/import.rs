@@ -17,7 +17,7 @@ use crate::{fsio, weights};
 pub struct Args {
     /// Weights to import (.safetensors, .ckpt, .pt, .pth).
     weights: PathBuf,
-    /// The network's config.json (schema of docs/network.md).
+    /// The network's config.json (schema of ../shared/docs/network.md, beside the repository).
     #[arg(long)]
     config: PathBuf,
     /// Where to write the ticket.
