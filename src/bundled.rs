@@ -56,7 +56,7 @@ impl Bundled {
 /// [`Bundled::auto_jpeg_quality`] of the OSN ticket, which was trained up to quality 95. On 40
 /// training photos restored from their JPEG files (and so kept within what the files' tables
 /// allow), none came out worse at quality 92, 4:2:0 or 4:4:4 (+0.53 and +0.64 dB), but at
-/// 4:4:4 one CBSD68 photo does (302008, −0.39 dB), so 92 stays out. From pixels alone, JPEG
+/// 4:4:4 one CBSD68 photo does (302008, −0.18 dB), so 92 stays out. From pixels alone, JPEG
 /// above about quality 90 reads as none.
 const OSN_AUTO_JPEG_QUALITY: u8 = 90;
 

@@ -31,10 +31,6 @@ impl QuantTables {
     }
 }
 
-/// How far the coefficients of the decoded input may be from the stored ones (rounding to 8
-/// bits in RGB, the decoder's integer transform): the interval is widened by this much.
-const SLACK: f32 = 0.5;
-
 /// The orthonormal 8-point DCT-II: `BASIS[u][x]`. JPEG's 2-D transform is `BASIS f BASISᵀ`.
 fn basis() -> [[f32; 8]; 8] {
     std::array::from_fn(|u| {
@@ -141,8 +137,11 @@ pub fn constrain(
                 for v in 0..8 {
                     for u in 0..8 {
                         let q = table[v][u].max(1) as f32;
+                        // The stored coefficient: the step nearest the decoded one. Widening
+                        // the interval for the decoder's rounding (by half a level) only lost
+                        // on 40 training photos and on CBSD68's 302008 at q 92 4:4:4.
                         let centre = (fin[v][u] / q).round() * q;
-                        let (lo, hi) = (centre - q / 2.0 - SLACK, centre + q / 2.0 + SLACK);
+                        let (lo, hi) = (centre - q / 2.0, centre + q / 2.0);
                         let c = fout[v][u].clamp(lo, hi);
                         if c != fout[v][u] {
                             fout[v][u] = c;
