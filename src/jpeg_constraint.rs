@@ -31,8 +31,11 @@ impl QuantTables {
     }
 }
 
-/// The orthonormal 8-point DCT-II: `BASIS[u][x]`. JPEG's 2-D transform is `BASIS f BASISᵀ`.
-fn basis() -> [[f32; 8]; 8] {
+type Block = [[f32; 8]; 8];
+
+/// The orthonormal 8-point DCT-II: `BASIS[u][x]`. JPEG's 2-D transform is `BASIS f BASISᵀ`;
+/// the basis being orthonormal, its inverse is the same with the basis transposed.
+fn basis() -> Block {
     std::array::from_fn(|u| {
         let c = if u == 0 { (0.5f32).sqrt() } else { 1.0 };
         std::array::from_fn(|x| {
@@ -41,34 +44,22 @@ fn basis() -> [[f32; 8]; 8] {
     })
 }
 
-fn forward(b: &[[f32; 8]; 8], block: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
-    // rows, then columns
-    let mut tmp = [[0f32; 8]; 8];
-    for y in 0..8 {
-        for u in 0..8 {
-            tmp[y][u] = (0..8).map(|x| b[u][x] * block[y][x]).sum();
-        }
-    }
-    let mut out = [[0f32; 8]; 8];
-    for v in 0..8 {
-        for u in 0..8 {
-            out[v][u] = (0..8).map(|y| b[v][y] * tmp[y][u]).sum();
-        }
-    }
-    out
+fn transposed(m: &Block) -> Block {
+    std::array::from_fn(|i| std::array::from_fn(|j| m[j][i]))
 }
 
-fn inverse(b: &[[f32; 8]; 8], coef: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
-    let mut tmp = [[0f32; 8]; 8];
-    for v in 0..8 {
-        for x in 0..8 {
-            tmp[v][x] = (0..8).map(|u| b[u][x] * coef[v][u]).sum();
+/// `m x mᵀ`, rows first: the forward transform with [`basis`], the inverse with its transpose.
+fn separable(m: &Block, x: &Block) -> Block {
+    let mut rows = [[0f32; 8]; 8];
+    for i in 0..8 {
+        for j in 0..8 {
+            rows[i][j] = (0..8).map(|k| m[j][k] * x[i][k]).sum();
         }
     }
     let mut out = [[0f32; 8]; 8];
-    for y in 0..8 {
-        for x in 0..8 {
-            out[y][x] = (0..8).map(|v| b[v][y] * tmp[v][x]).sum();
+    for i in 0..8 {
+        for j in 0..8 {
+            out[i][j] = (0..8).map(|k| m[i][k] * rows[k][j]).sum();
         }
     }
     out
@@ -107,6 +98,7 @@ pub fn constrain(
     full_chroma: bool,
 ) {
     let b = basis();
+    let bt = transposed(&b);
     let chroma = tables.chroma.filter(|_| full_chroma);
     let (bw, bh) = (input.width() / 8, input.height() / 8);
     for by in 0..bh {
@@ -132,7 +124,10 @@ pub fn constrain(
                 .enumerate()
             {
                 let Some(table) = table else { continue };
-                let (fin, mut fout) = (forward(&b, &planes_in[ch]), forward(&b, &planes_out[ch]));
+                let (fin, mut fout) = (
+                    separable(&b, &planes_in[ch]),
+                    separable(&b, &planes_out[ch]),
+                );
                 let mut moved = false;
                 for v in 0..8 {
                     for u in 0..8 {
@@ -150,7 +145,7 @@ pub fn constrain(
                     }
                 }
                 if moved {
-                    planes_out[ch] = inverse(&b, &fout);
+                    planes_out[ch] = separable(&bt, &fout);
                     changed = true;
                 }
             }
@@ -203,9 +198,9 @@ mod tests {
     #[test]
     fn the_transform_is_orthonormal() {
         let b = basis();
-        let block: [[f32; 8]; 8] =
+        let block: Block =
             std::array::from_fn(|y| std::array::from_fn(|x| (x * 7 + y * 3) as f32 - 20.0));
-        let back = inverse(&b, &forward(&b, &block));
+        let back = separable(&transposed(&b), &separable(&b, &block));
         for y in 0..8 {
             for x in 0..8 {
                 assert!((back[y][x] - block[y][x]).abs() < 1e-3);
