@@ -209,6 +209,21 @@ function jpegBytes(jpeg) {
   throw new Error(`jpeg must be the JPEG file's bytes (a Uint8Array or an ArrayBuffer), not ${typeof jpeg}`);
 }
 
+/**
+ * `use(jpeg)`, or `use(undefined)` where the core cannot read the JPEG file's header: the
+ * browser decoded the photo, so such a header costs only what it says (the compression is
+ * then estimated from the pixels).
+ */
+function withReadableJpeg(jpeg, use) {
+  try {
+    return use(jpeg);
+  } catch (e) {
+    if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
+    console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
+    return use(undefined);
+  }
+}
+
 /** `options.tasks` of `restore` as the core takes it: 'auto', 'all', 'none' or 'noise,jpeg'. */
 function taskList(tasks = 'auto') {
   if (Array.isArray(tasks)) return tasks.length ? tasks.join(',') : 'none';
@@ -428,33 +443,19 @@ export class Restorer {
   }
 
   /**
-   * Examines the photo and picks its bundled ticket: [chosen, jpeg]. The browser decoded the
-   * photo, so a header the core cannot read costs only what it says: it is left out.
+   * Examines the photo and picks its bundled ticket: [chosen, jpeg] (jpeg left out where the
+   * core cannot read its header).
    */
   async #choose(input, tasks, jpeg) {
     const cpu = await init();
     const pixels = new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
-    try {
-      return [cpu.chooseTicket(pixels, input.width, input.height, tasks, jpeg, this.#choice), jpeg];
-    } catch (e) {
-      if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
-      console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
-      return [cpu.chooseTicket(pixels, input.width, input.height, tasks, undefined, this.#choice), undefined];
-    }
+    return withReadableJpeg(jpeg, (file) => [cpu.chooseTicket(pixels, input.width, input.height, tasks, file, this.#choice), file]);
   }
 
   async #run(network, input, { tileSize, tasks, jpeg, chosen, onProgress, onPlan, signal }) {
     const engine = network.engine;
     const pixels = () => new Uint8Array(input.data.buffer.slice(0));
-    let job;
-    try {
-      job = engine.start(pixels(), input.width, input.height, tileSize, tasks, jpeg, chosen);
-    } catch (e) {
-      // The browser decoded the photo: a header the core cannot read costs only what it says.
-      if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
-      console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
-      job = engine.start(pixels(), input.width, input.height, tileSize, tasks, undefined, chosen);
-    }
+    const job = withReadableJpeg(jpeg, (file) => engine.start(pixels(), input.width, input.height, tileSize, tasks, file, chosen));
     try {
       if (engine.backend === 'cpu' && network.pool) {
         // The page's engine plans and blends; the pool's workers run the network.
