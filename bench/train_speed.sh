@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Training speed on the CPU: native-trainer (burn-flex) against the same step in PyTorch
-# (bench/promptir_torch.py, checked against the promptir-tiny fixture first), for three steps:
-# the shipped recipe (tiny network, batch 8 x 32²), tiny at 16 x 64², and small at 8 x 64².
+# (bench/promptir_torch.py, checked against the promptir-tiny fixture first), for two steps:
+# the OSN campaign's (tiny network, batch 8 x 48², runs/osn/command.sh) and small at 8 x 64².
 # Runs alternate, RUNS times each; prints every run, the medians, their ratio, the achieved
 # GFLOP/s (a step is a forward pass and a backward pass of twice its work: 3x the forward FLOPs),
 # the measured f32 peak of the machine (bench/matmul_peak.py), and native-trainer's CPU time
 # over wall time (2.0 on 2 cores is every core busy).
-#   bash bench/train_speed.sh            # RUNS=3 STEPS=20 (tiny 8 x 32² runs 5x STEPS)
-#   ONLY="tiny:8:32" bash bench/train_speed.sh
+#   bash bench/train_speed.sh            # RUNS=3 STEPS=20 (the tiny network runs 3x STEPS)
+#   ONLY="tiny:8:32 tiny:16:64" bash bench/train_speed.sh
 #   BEFORE=/path/to/older/native-trainer bash bench/train_speed.sh   # also times that build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${MIRL_SHARED:-../shared}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
 RUNS=${RUNS:-3} STEPS=${STEPS:-20}
-ONLY=${ONLY:-"tiny:8:32 tiny:16:64 small:8:64"}
+ONLY=${ONLY:-"tiny:8:48 small:8:64"}
 DATA="$SHARED/data/train/cbsd432"
 [ -d "$DATA" ] || { echo "missing training photos: $DATA (set MIRL_SHARED)" >&2; exit 1; }
 python3 -c 'import torch, safetensors' 2>/dev/null || pip install torch safetensors numpy
@@ -33,7 +33,7 @@ echo "peak: $PEAK"
 for case in $ONLY; do
   IFS=: read -r net batch crop <<<"$case"
   preset=$([ "$net" = tiny ] && echo quick || echo small)
-  steps=$STEPS; [ "$batch:$crop" = "8:32" ] && steps=$((STEPS * 5))
+  steps=$STEPS; [ "$net" = tiny ] && steps=$((STEPS * 3))
   echo "== $net network, batch $batch x ${crop}², $steps steps a run"
   rust=() torch=() busy=() before=()
   # Steps/s of one native-trainer run; its CPU time / wall time in $TMP/busy.

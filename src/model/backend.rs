@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use super::{blocks, conv, depthwise, layer_norm, sampling};
+use super::{blocks, conv, depthwise, gelu_gate, l2_norm, layer_norm, pointwise, sampling};
 
 /// A burn backend the network runs on.
 pub trait ModelBackend: Backend {
@@ -66,13 +66,42 @@ pub trait ModelBackend: Backend {
 
     /// A 1x1 convolution without bias: `x` is [batch, in, h, w], `weight` [out, in, 1, 1].
     fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        blocks::pointwise_by_matmul::<Self>(x, weight)
+        pointwise::forward_by_matmul::<Self>(x, weight)
     }
 
-    /// `gelu(a) * b` (exact GELU), the feed-forward gate, for inference: the autodiff backend
-    /// keeps burn's operations and their gradients.
+    /// The gradients of [`pointwise_conv`](Self::pointwise_conv) with respect to `x` and
+    /// `weight`.
+    fn pointwise_conv_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2] {
+        pointwise::backward_by_matmul::<Self>(x, weight, grad)
+    }
+
+    /// `gelu(a) * b` (exact GELU), the feed-forward gate; `a` and `b` of one shape.
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
-        blocks::gelu_gate_by_burn::<Self>(a, b)
+        gelu_gate::forward_by_burn::<Self>(a, b)
+    }
+
+    /// The gradients of [`gelu_gate`](Self::gelu_gate) with respect to `a` and `b`.
+    fn gelu_gate_backward(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2] {
+        gelu_gate::backward_by_burn::<Self>(a, b, grad)
+    }
+
+    /// Each row along the last dimension of `x` [batch, heads, channels, pixels] divided by its
+    /// length, clamped to at least 1e-12 (`torch.nn.functional.normalize`).
+    fn l2_normalize(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        l2_norm::forward_by_burn::<Self>(x)
+    }
+
+    /// The gradient of [`l2_normalize`](Self::l2_normalize) with respect to `x`.
+    fn l2_normalize_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        l2_norm::backward_by_burn::<Self>(x, grad)
     }
 
     /// q·kᵀ over the pixels: `q` and `k` are [batch, heads, channels, pixels], the result
@@ -102,6 +131,9 @@ pub(crate) fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, 
 pub(crate) fn primitive<B: Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
     t.into_primitive().tensor()
 }
+
+#[cfg(feature = "flex")]
+use super::products;
 
 #[cfg(feature = "flex")]
 impl ModelBackend for burn::backend::Flex {
@@ -198,7 +230,36 @@ impl ModelBackend for burn::backend::Flex {
                 return flex(y, &[b, out, h, w]);
             }
         }
-        blocks::pointwise_by_matmul::<Self>(x, weight)
+        match (f32s(&x), f32s(&weight)) {
+            (Some(xs), Some(ws)) if products::fits(out, c, h * w) => flex(
+                products::weight_times(&ws, &xs, [b, c, h * w], out),
+                &[b, out, h, w],
+            ),
+            _ => pointwise::forward_by_matmul::<Self>(x, weight),
+        }
+    }
+
+    fn pointwise_conv_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2] {
+        let [b, c, h, w] = dims4(&x);
+        let out = dims4(&weight)[0];
+        let operands = (f32s(&x), f32s(&weight), f32s(&grad));
+        match operands {
+            (Some(xs), Some(ws), Some(gs)) if products::fits(out, c, h * w) => [
+                flex(
+                    products::weight_transposed_times(&ws, &gs, [b, out, h * w], c),
+                    &[b, c, h, w],
+                ),
+                flex(
+                    products::weight_grad(&gs, &xs, [b, out, h * w], c),
+                    &[out, c, 1, 1],
+                ),
+            ],
+            _ => pointwise::backward_by_matmul::<Self>(x, weight, grad),
+        }
     }
 
     fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -207,7 +268,40 @@ impl ModelBackend for burn::backend::Flex {
             (Some(xs), Some(ys)) if xs.len() == ys.len() => {
                 flex(super::cpu::gelu_gate(&xs, &ys), &shape)
             }
-            _ => blocks::gelu_gate_by_burn::<Self>(a, b),
+            _ => gelu_gate::forward_by_burn::<Self>(a, b),
+        }
+    }
+
+    fn gelu_gate_backward(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 2] {
+        let shape = a.layout().shape().to_vec();
+        match (f32s(&a), f32s(&b), f32s(&grad)) {
+            (Some(xs), Some(ys), Some(gs)) if xs.len() == ys.len() && xs.len() == gs.len() => {
+                let (da, db) = super::cpu::gelu_gate_backward(&xs, &ys, &gs);
+                [flex(da, &shape), flex(db, &shape)]
+            }
+            _ => gelu_gate::backward_by_burn::<Self>(a, b, grad),
+        }
+    }
+
+    fn l2_normalize(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dims = dims4(&x);
+        match f32s(&x) {
+            Some(xs) => flex(super::cpu::l2_normalize(&xs, dims[3]), &dims),
+            None => l2_norm::forward_by_burn::<Self>(x),
+        }
+    }
+
+    fn l2_normalize_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dims = dims4(&x);
+        match (f32s(&x), f32s(&grad)) {
+            (Some(xs), Some(gs)) => {
+                flex(super::cpu::l2_normalize_backward(&xs, &gs, dims[3]), &dims)
+            }
+            _ => l2_norm::backward_by_burn::<Self>(x, grad),
         }
     }
 
@@ -328,11 +422,11 @@ mod autodiff {
     use burn::backend::autodiff::{Autodiff, NodeId};
     use burn::tensor::ops::FloatTensor;
 
-    /// The checkpointed input and weight of an operation.
-    type InputAndWeight = (NodeId, NodeId);
+    /// The checkpointed operands of an operation, in parent order.
+    type Operands<const N: usize> = [NodeId; N];
 
-    /// Runs `forward` on the inner backend and records `step` for the backward pass, with the
-    /// input and weight (the first two of `parents`) checkpointed.
+    /// Runs `forward` on the inner backend and records `step` for the backward pass, with every
+    /// operand checkpointed.
     fn tracked<B, C, S, const N: usize>(
         step: S,
         parents: [&FloatTensor<Autodiff<B, C>>; N],
@@ -341,7 +435,7 @@ mod autodiff {
     where
         B: ModelBackend,
         C: CheckpointStrategy,
-        S: Backward<B, N, State = InputAndWeight>,
+        S: Backward<B, N, State = Operands<N>>,
     {
         let prep = step
             .prepare::<C>(parents.map(|t| t.node.clone()))
@@ -349,30 +443,29 @@ mod autodiff {
             .stateful();
         match prep {
             OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(parents[0]), prep.checkpoint(parents[1]));
+                let state = parents.map(|t| prep.checkpoint(t));
                 prep.finish(state, forward())
             }
             OpsKind::UnTracked(prep) => prep.finish(forward()),
         }
     }
 
-    /// The output's gradient and the checkpointed input and weight of a backward step.
+    /// The output's gradient and the checkpointed operands of a backward step.
     fn inputs<B: ModelBackend, const N: usize>(
-        ops: &Ops<InputAndWeight, N>,
+        ops: &Ops<Operands<N>, N>,
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
-    ) -> [FloatTensor<B>; 3] {
-        let (x, weight) = ops.state;
-        [
+    ) -> (FloatTensor<B>, [FloatTensor<B>; N]) {
+        (
             grads.consume::<B>(&ops.node),
-            checkpointer.retrieve_node_output::<FloatTensor<B>>(x),
-            checkpointer.retrieve_node_output::<FloatTensor<B>>(weight),
-        ]
+            ops.state
+                .map(|node| checkpointer.retrieve_node_output::<FloatTensor<B>>(node)),
+        )
     }
 
     /// Gives each tracked parent its gradient, in parent order.
     fn register<B: ModelBackend, const N: usize>(
-        ops: Ops<InputAndWeight, N>,
+        ops: Ops<Operands<N>, N>,
         grads: &mut Gradients,
         parent_grads: [FloatTensor<B>; N],
     ) {
@@ -387,10 +480,10 @@ mod autodiff {
     struct DepthwiseBackward;
 
     impl<B: ModelBackend> Backward<B, 2> for DepthwiseBackward {
-        type State = InputAndWeight;
+        type State = Operands<2>;
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, cp: &mut Checkpointer) {
-            let [grad, x, weight] = inputs::<B, 2>(&ops, grads, cp);
+            let (grad, [x, weight]) = inputs::<B, 2>(&ops, grads, cp);
             let [node_x, node_weight] = &ops.parents;
             let k = float::<B, 4>(weight.clone()).dims()[2];
             if let Some(node) = node_x {
@@ -408,10 +501,10 @@ mod autodiff {
     struct ConvBackward;
 
     impl<B: ModelBackend> Backward<B, 2> for ConvBackward {
-        type State = InputAndWeight;
+        type State = Operands<2>;
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, cp: &mut Checkpointer) {
-            let [grad, x, weight] = inputs::<B, 2>(&ops, grads, cp);
+            let (grad, [x, weight]) = inputs::<B, 2>(&ops, grads, cp);
             register::<B, 2>(ops, grads, B::conv2d_same_backward(x, weight, grad));
         }
     }
@@ -420,11 +513,47 @@ mod autodiff {
     struct LayerNormBackward;
 
     impl<B: ModelBackend> Backward<B, 3> for LayerNormBackward {
-        type State = InputAndWeight;
+        type State = Operands<3>;
 
         fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, cp: &mut Checkpointer) {
-            let [grad, x, weight] = inputs::<B, 3>(&ops, grads, cp);
+            let (grad, [x, weight, _]) = inputs::<B, 3>(&ops, grads, cp);
             register::<B, 3>(ops, grads, B::channel_norm_backward(x, weight, grad));
+        }
+    }
+
+    #[derive(Debug)]
+    struct PointwiseBackward;
+
+    impl<B: ModelBackend> Backward<B, 2> for PointwiseBackward {
+        type State = Operands<2>;
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, cp: &mut Checkpointer) {
+            let (grad, [x, weight]) = inputs::<B, 2>(&ops, grads, cp);
+            register::<B, 2>(ops, grads, B::pointwise_conv_backward(x, weight, grad));
+        }
+    }
+
+    #[derive(Debug)]
+    struct GeluGateBackward;
+
+    impl<B: ModelBackend> Backward<B, 2> for GeluGateBackward {
+        type State = Operands<2>;
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, cp: &mut Checkpointer) {
+            let (grad, [a, b]) = inputs::<B, 2>(&ops, grads, cp);
+            register::<B, 2>(ops, grads, B::gelu_gate_backward(a, b, grad));
+        }
+    }
+
+    #[derive(Debug)]
+    struct L2NormalizeBackward;
+
+    impl<B: ModelBackend> Backward<B, 1> for L2NormalizeBackward {
+        type State = Operands<1>;
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, cp: &mut Checkpointer) {
+            let (grad, [x]) = inputs::<B, 1>(&ops, grads, cp);
+            register::<B, 1>(ops, grads, [B::l2_normalize_backward(x, grad)]);
         }
     }
 
@@ -452,6 +581,24 @@ mod autodiff {
                     weight.primitive.clone(),
                     bias.primitive.clone(),
                 )
+            })
+        }
+
+        fn pointwise_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+            tracked::<B, C, _, 2>(PointwiseBackward, [&x, &weight], || {
+                B::pointwise_conv(x.primitive.clone(), weight.primitive.clone())
+            })
+        }
+
+        fn gelu_gate(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+            tracked::<B, C, _, 2>(GeluGateBackward, [&a, &b], || {
+                B::gelu_gate(a.primitive.clone(), b.primitive.clone())
+            })
+        }
+
+        fn l2_normalize(x: FloatTensor<Self>) -> FloatTensor<Self> {
+            tracked::<B, C, _, 1>(L2NormalizeBackward, [&x], || {
+                B::l2_normalize(x.primitive.clone())
             })
         }
     }

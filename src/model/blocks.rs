@@ -4,7 +4,7 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
@@ -29,31 +29,13 @@ pub fn conv<B: Backend>(
         .init(device)
 }
 
-/// A 1x1 convolution (no bias) as a matrix product over the pixels. Same result as
-/// `conv.forward(x)`, but its backward pass is two more matrix products, where a CPU backend's
-/// general convolution gradient is several times slower.
+/// `conv.forward(x)` for a 1x1 convolution ([`ModelBackend::pointwise_conv`]).
 pub fn pointwise<B: ModelBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     conv1x1(conv.weight.val(), x)
 }
 
 fn conv1x1<B: ModelBackend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     float(B::pointwise_conv(primitive(x), primitive(weight)))
-}
-
-/// A 1x1 convolution (weight [out, in, 1, 1]) as one matrix product over the pixels.
-pub fn pointwise_by_matmul<B: Backend>(
-    x: FloatTensor<B>,
-    weight: FloatTensor<B>,
-) -> FloatTensor<B> {
-    let (x, weight) = (float::<B, 4>(x), float::<B, 4>(weight));
-    let [b, c, h, w] = x.dims();
-    let out = weight.dims()[0];
-    primitive(
-        weight
-            .reshape([1, out, c])
-            .matmul(x.reshape([b, c, h * w]))
-            .reshape([b, out, h, w]),
-    )
 }
 
 /// `depthwise(dw, pointwise(pw, x))` cut into `parts` equal groups of channels (q, k and v;
@@ -133,8 +115,9 @@ impl<B: ModelBackend> Attention<B> {
         let heads = self.heads;
         let per_head = |t: Tensor<B, 4>| t.reshape([b, heads, c / heads, h * w]);
         let mut parts = expand_in_parts(&self.qkv, &self.qkv_dwconv, x, 3).into_iter();
-        let q = l2_normalize(per_head(parts.next().unwrap()));
-        let k = l2_normalize(per_head(parts.next().unwrap()));
+        let unit = |t| float::<B, 4>(B::l2_normalize(primitive(per_head(t))));
+        let q = unit(parts.next().unwrap());
+        let k = unit(parts.next().unwrap());
         let v = per_head(parts.next().unwrap());
         let temperature = self.temperature.val().unsqueeze_dim::<4>(0);
         let attn = softmax(float(B::gram(primitive(q), primitive(k))) * temperature, 3);
@@ -146,14 +129,6 @@ impl<B: ModelBackend> Attention<B> {
 /// [b, heads, channels, pixels]: one matrix product ([`ModelBackend::gram`]'s default).
 pub fn gram_by_matmul<B: Backend>(q: FloatTensor<B>, k: FloatTensor<B>) -> FloatTensor<B> {
     primitive(float::<B, 4>(q).matmul(float::<B, 4>(k).swap_dims(2, 3)))
-}
-
-/// `x / max(||x||_2, 1e-12)` along the last dimension, as `torch.nn.functional.normalize`.
-/// The clamp goes inside the square root (same value): sqrt's gradient at an all-zero row,
-/// which pruning produces, would otherwise be infinite and turn the backward pass into NaN.
-fn l2_normalize<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let norm = x.clone().powi_scalar(2).sum_dim(3).clamp_min(1e-24).sqrt();
-    x / norm
 }
 
 /// Gated-Dconv feed-forward network: gelu(x1) * x2 over a depthwise-convolved expansion.
@@ -180,11 +155,6 @@ impl<B: ModelBackend> FeedForward<B> {
         let gated = float(B::gelu_gate(primitive(x1), primitive(x2)));
         pointwise(&self.project_out, gated)
     }
-}
-
-/// `gelu(a) * b` (exact GELU) from burn's operations, which the autodiff backend differentiates.
-pub fn gelu_gate_by_burn<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
-    primitive(gelu(float::<B, 4>(a)) * float::<B, 4>(b))
 }
 
 /// x + MDTA(LN(x)), then x + GDFN(LN(x)).

@@ -62,7 +62,7 @@ pub(crate) fn columns_fit([b, c, h, w]: [usize; 4], k: usize) -> bool {
 mod columns {
     use super::*;
     use crate::model::backend::{dims4, f32s, flex};
-    use crate::model::cpu;
+    use crate::model::{cpu, products};
     use burn::backend::Flex;
 
     /// out[b] = W [out, in·k²] · columns(x[b]) [in·k², h·w].
@@ -72,11 +72,16 @@ mod columns {
         weight: FloatTensor<Flex>,
     ) -> FloatTensor<Flex> {
         let [o, _, k, _] = dims4(&weight);
-        let cols = float::<Flex, 3>(flex(
-            cpu::im2col(x, [b, c, h, w], k),
-            &[b, c * k * k, h * w],
-        ));
-        let weight = float::<Flex, 4>(weight).reshape([1, o, c * k * k]);
+        let (ckk, n) = (c * k * k, h * w);
+        let cols = cpu::im2col(x, [b, c, h, w], k);
+        if let Some(ws) = f32s(&weight).filter(|_| products::fits(o, ckk, n)) {
+            return flex(
+                products::weight_times(&ws, &cols, [b, ckk, n], o),
+                &[b, o, h, w],
+            );
+        }
+        let cols = float::<Flex, 3>(flex(cols, &[b, ckk, n]));
+        let weight = float::<Flex, 4>(weight).reshape([1, o, ckk]);
         primitive(weight.matmul(cols).reshape([b, o, h, w]))
     }
 
@@ -88,8 +93,17 @@ mod columns {
         grad: FloatTensor<Flex>,
     ) -> [FloatTensor<Flex>; 2] {
         let [o, _, k, _] = dims4(&weight);
-        let ckk = c * k * k;
-        let cols = float::<Flex, 3>(flex(cpu::im2col(x, [b, c, h, w], k), &[b, ckk, h * w]));
+        let (ckk, n) = (c * k * k, h * w);
+        let cols = cpu::im2col(x, [b, c, h, w], k);
+        if let (Some(ws), Some(gs)) = (f32s(&weight), f32s(&grad)) {
+            if products::fits(o, ckk, n) {
+                let dw = products::weight_grad(&gs, &cols, [b, o, n], ckk);
+                let dcols = products::weight_transposed_times(&ws, &gs, [b, o, n], ckk);
+                let dx = cpu::col2im(&dcols, [b, c, h, w], k);
+                return [flex(dx, &[b, c, h, w]), flex(dw, &[o, c, k, k])];
+            }
+        }
+        let cols = float::<Flex, 3>(flex(cols, &[b, ckk, h * w]));
         let grad = float::<Flex, 4>(grad).reshape([b, o, h * w]);
         let weight = float::<Flex, 4>(weight).reshape([1, o, ckk]);
         let dw = grad

@@ -7,8 +7,13 @@ pub mod conv;
 #[cfg(feature = "flex")]
 pub mod cpu;
 pub mod depthwise;
+pub mod gelu_gate;
+pub mod l2_norm;
 pub mod layer_norm;
 pub mod layout;
+pub mod pointwise;
+#[cfg(feature = "flex")]
+pub mod products;
 pub mod prompt;
 pub mod sampling;
 
