@@ -7,7 +7,7 @@ import re
 import sys
 
 KERNEL = re.compile(
-    r"(burn_flex::ops::[a-z_]+::[A-Za-z_0-9]+|mirl::model::[A-Za-z_:0-9]+"
+    r"(burn_flex::ops::[a-z_]+::[A-Za-z_0-9]+|mirl::(model|ops)::[A-Za-z_:0-9]+"
     r"|burn_autodiff::ops::[a-z_]+|burn_optim::[A-Za-z_:]+|native_trainer::[A-Za-z_:]+"
     r"|gemm_f32::microkernel|gemm_common|__mem(set|move|cpy)\w*|_int_(malloc|free)|exc_page_fault)"
 )

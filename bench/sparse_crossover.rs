@@ -1,7 +1,7 @@
 //! Where a pruned convolution is faster from its non-zeros, on this CPU and one thread: a 1x1
 //! convolution against the matrix product, a 3x3 one against burn's convolution; prints the
 //! best of 5 for both and their ratio, by layer shape and density. `SPARSE_DENSITY`
-//! (src/model/backend.rs) is chosen from these figures.
+//! (src/ops/backend.rs) is chosen from these figures.
 //!
 //!   RAYON_NUM_THREADS=1 cargo run --release --example sparse_crossover
 
@@ -9,7 +9,7 @@ use burn::backend::Flex;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
-use mirl::model::cpu::{sparse_conv, sparse_pointwise};
+use mirl::ops::cpu::{sparse_conv, sparse_pointwise};
 
 const DENSITIES: [f64; 6] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5];
 

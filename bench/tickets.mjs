@@ -3,7 +3,7 @@
 // megapixel, with their ratio. A ticket is a .mirl file or a bundled one by name (allinone,
 // osn). A pruned ticket against its dense round 0 says what the pruning saves in time (where
 // a 1x1 convolution's weight is sparse enough the CPU core runs it from the non-zeros,
-// src/model/backend.rs); the OSN ticket against the all-in-one, what picking it costs.
+// src/ops/backend.rs); the OSN ticket against the all-in-one, what picking it costs.
 //   node bench/tickets.mjs --a A.mirl|allinone|osn --b B.mirl|allinone|osn [--sizes 256,512] [--runs 5]
 // Needs pkg/ (bash scripts/build-pkg.sh) and ../shared/data (or $MIRL_SHARED).
 import assert from 'node:assert/strict';

@@ -10,6 +10,7 @@ pub mod jpeg_constraint;
 pub mod jpeg_file;
 pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod params;
 pub mod pipeline;
 pub mod tasks;
@@ -20,5 +21,5 @@ pub mod web;
 
 pub use config::{PromptIrConfig, PromptSpec};
 pub use error::{Error, Result};
-pub use model::backend::ModelBackend;
 pub use model::PromptIr;
+pub use ops::ModelBackend;

@@ -6,12 +6,12 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
 
-use super::backend::{float, primitive, ModelBackend};
-use super::depthwise::depthwise;
-use super::layer_norm::layer_norm;
+use crate::ops::tensor::depthwise;
+use crate::ops::tensor::layer_norm;
+use crate::ops::ModelBackend;
+use crate::ops::{float, primitive};
 
 /// A bias-free convolution with "same" padding (PromptIR uses no conv biases).
 pub fn conv<B: Backend>(
@@ -123,12 +123,6 @@ impl<B: ModelBackend> Attention<B> {
         let attn = softmax(float(B::gram(primitive(q), primitive(k))) * temperature, 3);
         pointwise(&self.project_out, attn.matmul(v).reshape([b, c, h, w]))
     }
-}
-
-/// q·kᵀ, the sums over the last dimension (the pixels) of each pair of rows of `q` and `k`, both
-/// [b, heads, channels, pixels]: one matrix product ([`ModelBackend::gram`]'s default).
-pub fn gram_by_matmul<B: Backend>(q: FloatTensor<B>, k: FloatTensor<B>) -> FloatTensor<B> {
-    primitive(float::<B, 4>(q).matmul(float::<B, 4>(k).swap_dims(2, 3)))
 }
 
 /// Gated-Dconv feed-forward network: gelu(x1) * x2 over a depthwise-convolved expansion.

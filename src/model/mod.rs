@@ -1,19 +1,8 @@
 //! PromptIR, the network MIR-L prunes, as burn modules generic over the backend.
 //! Field names follow the reference implementation, so parameter paths equal its names.
 
-pub mod backend;
 pub mod blocks;
-pub mod conv;
-#[cfg(feature = "flex")]
-pub mod cpu;
-pub mod depthwise;
-pub mod gelu_gate;
-pub mod l2_norm;
-pub mod layer_norm;
 pub mod layout;
-pub mod pointwise;
-#[cfg(feature = "flex")]
-pub mod products;
 pub mod prompt;
 pub mod sampling;
 
@@ -23,9 +12,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::config::PromptIrConfig;
-use backend::ModelBackend;
+use crate::ops::tensor::conv_same;
+use crate::ops::ModelBackend;
 use blocks::{conv, level, pointwise, run_level, TransformerBlock};
-use conv::conv_same;
 use prompt::PromptGenBlock;
 use sampling::{Downsample, Upsample};
 

@@ -7,11 +7,11 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::backend::ModelBackend;
 use super::blocks::conv;
-use super::conv::conv_same;
 use super::sampling::resize_bilinear;
 use crate::config::PromptSpec;
+use crate::ops::tensor::conv_same;
+use crate::ops::ModelBackend;
 
 /// A Linear layer in PyTorch's layout (`weight` is out x in), so names and shapes match the
 /// reference's checkpoints one to one.

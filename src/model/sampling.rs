@@ -4,12 +4,12 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorData};
 
-use super::backend::{float, primitive, ModelBackend};
 use super::blocks::conv;
-use super::conv::conv_same;
+use crate::ops::tensor::conv_same;
+use crate::ops::ModelBackend;
+use crate::ops::{float, primitive};
 
 /// Conv3x3(C -> C/2) then PixelUnshuffle(2): half the size, twice the channels.
 #[derive(Module, Debug)]
@@ -48,28 +48,6 @@ impl<B: ModelBackend> Upsample<B> {
         let x = conv_same(self.body[0].weight.val(), x);
         float(B::pixel_shuffle(primitive(x)))
     }
-}
-
-/// PixelShuffle(2) from burn's operations ([`ModelBackend::pixel_shuffle`]'s default).
-pub fn pixel_shuffle_by_burn<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
-    let x = float::<B, 4>(x);
-    let [b, c, h, w] = x.dims();
-    primitive(
-        x.reshape([b, c / 4, 2, 2, h, w])
-            .permute([0, 1, 4, 2, 5, 3])
-            .reshape([b, c / 4, h * 2, w * 2]),
-    )
-}
-
-/// PixelUnshuffle(2) from burn's operations ([`ModelBackend::pixel_unshuffle`]'s default).
-pub fn pixel_unshuffle_by_burn<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
-    let x = float::<B, 4>(x);
-    let [b, c, h, w] = x.dims();
-    primitive(
-        x.reshape([b, c, h / 2, 2, w / 2, 2])
-            .permute([0, 1, 3, 5, 2, 4])
-            .reshape([b, c * 4, h / 2, w / 2]),
-    )
 }
 
 /// The (dst x src) matrix of 1-D linear interpolation with PyTorch's `align_corners=False`:

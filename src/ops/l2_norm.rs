@@ -6,7 +6,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
-use super::backend::{float, primitive};
+use super::convert::{float, primitive};
 
 /// The smallest squared length a row is divided by: `normalize`'s eps of 1e-12, squared.
 pub const MIN_SQUARED: f32 = 1e-24;
@@ -45,7 +45,7 @@ pub(crate) fn backward_by_burn<B: Backend>(
 #[cfg(all(test, feature = "flex", feature = "autodiff"))]
 mod tests {
     use super::*;
-    use crate::model::backend::ModelBackend;
+    use crate::ops::backend::ModelBackend;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::{Distribution, Tensor, Tolerance};
 

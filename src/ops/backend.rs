@@ -2,14 +2,15 @@
 //! that the network runs as units of their own, each with its gradient. burn 0.21 would trace
 //! them as many small operations, which on a CPU backend cost more in passes over memory than in
 //! arithmetic. Every backend gets a default built from burn's tensor operations; the CPU backend
-//! overrides them with direct loops (`model::cpu`), and the autodiff backend differentiates
+//! overrides them with direct loops (`cpu.rs`, `products.rs`), and the autodiff backend differentiates
 //! them with the gradients below.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Tensor, TensorPrimitive};
 
-use super::{blocks, conv, depthwise, gelu_gate, l2_norm, layer_norm, pointwise, sampling};
+#[cfg(feature = "flex")]
+use super::convert::{dims4, f32s, flex};
+use super::{conv, depthwise, gelu_gate, gram, l2_norm, layer_norm, pointwise, shuffle};
 
 /// A burn backend the network runs on.
 pub trait ModelBackend: Backend {
@@ -108,28 +109,20 @@ pub trait ModelBackend: Backend {
     /// [batch, heads, channels, channels]. Attention's one product whose inner dimension grows
     /// with the image.
     fn gram(q: FloatTensor<Self>, k: FloatTensor<Self>) -> FloatTensor<Self> {
-        blocks::gram_by_matmul::<Self>(q, k)
+        gram::by_matmul::<Self>(q, k)
     }
 
     /// PixelShuffle(2): `x` [batch, 4c, h, w] to [batch, c, 2h, 2w], output channel c at
     /// (2y + i, 2x + j) reading input channel 4c + 2i + j at (y, x). The autodiff backend keeps
     /// burn's operations (a reshape and a permutation) and their gradients.
     fn pixel_shuffle(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        sampling::pixel_shuffle_by_burn::<Self>(x)
+        shuffle::pixel_shuffle_by_burn::<Self>(x)
     }
 
     /// PixelUnshuffle(2), the inverse of [`pixel_shuffle`](Self::pixel_shuffle).
     fn pixel_unshuffle(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        sampling::pixel_unshuffle_by_burn::<Self>(x)
+        shuffle::pixel_unshuffle_by_burn::<Self>(x)
     }
-}
-
-pub(crate) fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
-}
-
-pub(crate) fn primitive<B: Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
-    t.into_primitive().tensor()
 }
 
 #[cfg(feature = "flex")]
@@ -313,7 +306,7 @@ impl ModelBackend for burn::backend::Flex {
                 super::cpu::pixel_shuffle(&xs, [b, c, h, w]),
                 &[b, c / 4, 2 * h, 2 * w],
             ),
-            None => sampling::pixel_shuffle_by_burn::<Self>(x),
+            None => shuffle::pixel_shuffle_by_burn::<Self>(x),
         }
     }
 
@@ -324,7 +317,7 @@ impl ModelBackend for burn::backend::Flex {
                 super::cpu::pixel_unshuffle(&xs, [b, c, h, w]),
                 &[b, 4 * c, h / 2, w / 2],
             ),
-            None => sampling::pixel_unshuffle_by_burn::<Self>(x),
+            None => shuffle::pixel_unshuffle_by_burn::<Self>(x),
         }
     }
 }
@@ -355,34 +348,6 @@ fn sparse_values(
     })
 }
 
-/// A CPU tensor's f32 values, row-major, borrowed where the tensor is laid out so already;
-/// `None` for another element type.
-#[cfg(feature = "flex")]
-pub(crate) fn f32s(t: &burn::backend::flex::FlexTensor) -> Option<std::borrow::Cow<'_, [f32]>> {
-    use std::borrow::Cow;
-    match t.as_slice::<f32>() {
-        Some(values) => Some(Cow::Borrowed(values)),
-        None => t
-            .to_contiguous()
-            .as_slice::<f32>()
-            .map(|v| Cow::Owned(v.to_vec())),
-    }
-}
-
-#[cfg(feature = "flex")]
-pub(crate) fn dims4(t: &burn::backend::flex::FlexTensor) -> [usize; 4] {
-    let shape = t.layout().shape();
-    std::array::from_fn(|i| shape[i])
-}
-
-#[cfg(feature = "flex")]
-pub(crate) fn flex(values: Vec<f32>, shape: &[usize]) -> burn::backend::flex::FlexTensor {
-    burn::backend::flex::FlexTensor::from_data(burn::tensor::TensorData::new(
-        values,
-        shape.to_vec(),
-    ))
-}
-
 /// The pixels a WebGPU matrix product sums over at once in [`ModelBackend::gram`].
 #[cfg(feature = "wgpu")]
 pub const GRAM_CHUNK: usize = 8192;
@@ -394,9 +359,10 @@ impl ModelBackend for burn::backend::Wgpu {
     /// a tile of 128x128 pixels has that many at full resolution. Chromium's WebGPU and native
     /// Vulkan are right either way; the chunks cost them a few small additions.
     fn gram(q: FloatTensor<Self>, k: FloatTensor<Self>) -> FloatTensor<Self> {
+        use super::convert::{float, primitive};
         let (q, k) = (float::<Self, 4>(q), float::<Self, 4>(k));
         let [b, heads, c, n] = q.dims();
-        let chunk = |t: &Tensor<Self, 4>, start: usize| {
+        let chunk = |t: &burn::tensor::Tensor<Self, 4>, start: usize| {
             t.clone()
                 .slice([0..b, 0..heads, 0..c, start..(start + GRAM_CHUNK).min(n)])
         };
@@ -414,7 +380,8 @@ impl ModelBackend for burn::backend::Cuda {}
 
 #[cfg(feature = "autodiff")]
 mod autodiff {
-    use super::{float, primitive, ModelBackend};
+    use super::ModelBackend;
+    use crate::ops::convert::{float, primitive};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;

@@ -1,5 +1,5 @@
 //! The network's full convolutions (3x3, "same" padding, no bias) as one operation with its own
-//! gradient ([`ModelBackend::conv2d_same`]). burn 0.21's CPU backend computes a convolution's
+//! gradient ([`ModelBackend::conv2d_same`](super::backend::ModelBackend::conv2d_same)). burn 0.21's CPU backend computes a convolution's
 //! weight gradient as a convolution over the batch, slower than the forward pass several times
 //! over; on the CPU this one is a matrix product over unfolded columns both ways, for inputs
 //! the size of a training batch.
@@ -7,20 +7,14 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, FloatTensor};
-use burn::tensor::Tensor;
 
-use super::backend::{float, primitive, ModelBackend};
-
-/// `conv.forward(x)` for a convolution made by [`super::blocks::conv`] with groups 1.
-pub fn conv_same<B: ModelBackend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    float(B::conv2d_same(primitive(x), primitive(weight)))
-}
+use super::convert::{float, primitive};
 
 fn options(k: usize) -> ConvOptions<2> {
     ConvOptions::new([1, 1], [k / 2, k / 2], [1, 1], 1)
 }
 
-/// [`ModelBackend::conv2d_same`]'s default: burn's convolution.
+/// [`ModelBackend::conv2d_same`](super::backend::ModelBackend::conv2d_same)'s default: burn's convolution.
 pub(crate) fn forward_by_burn<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -30,7 +24,7 @@ pub(crate) fn forward_by_burn<B: Backend>(
     primitive(conv2d(float::<B, 4>(x), weight, None, options(k)))
 }
 
-/// [`ModelBackend::conv2d_same_backward`]'s default: burn's convolution gradients.
+/// [`ModelBackend::conv2d_same_backward`](super::backend::ModelBackend::conv2d_same_backward)'s default: burn's convolution gradients.
 pub(crate) fn backward_by_burn<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -61,8 +55,8 @@ pub(crate) fn columns_fit([b, c, h, w]: [usize; 4], k: usize) -> bool {
 #[cfg(feature = "flex")]
 mod columns {
     use super::*;
-    use crate::model::backend::{dims4, f32s, flex};
-    use crate::model::{cpu, products};
+    use crate::ops::convert::{dims4, f32s, flex};
+    use crate::ops::{cpu, products};
     use burn::backend::Flex;
 
     /// out[b] = W [out, in·k²] · columns(x[b]) [in·k², h·w].
@@ -126,9 +120,10 @@ mod tests {
     use super::*;
     use burn::backend::{Autodiff, Flex};
     use burn::nn::conv::Conv2d;
-    use burn::tensor::{Distribution, Tolerance};
+    use burn::tensor::{Distribution, Tensor, Tolerance};
 
-    use crate::model::blocks::conv;
+    use crate::ops::tensor::conv_same;
+    use crate::ops::tests::same_conv as conv;
 
     type AD = Autodiff<Flex>;
 

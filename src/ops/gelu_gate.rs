@@ -5,7 +5,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
-use super::backend::{float, primitive};
+use super::convert::{float, primitive};
 
 /// [`ModelBackend::gelu_gate`](super::backend::ModelBackend::gelu_gate)'s default, from burn's
 /// operations.
@@ -43,7 +43,7 @@ pub(crate) fn backward_by_burn<B: Backend>(
 #[cfg(all(test, feature = "flex", feature = "autodiff"))]
 mod tests {
     use super::*;
-    use crate::model::backend::ModelBackend;
+    use crate::ops::backend::ModelBackend;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::{Distribution, Tensor, Tolerance};
 

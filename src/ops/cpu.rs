@@ -680,8 +680,8 @@ mod tests {
     /// The pixel (un)shuffle loops against burn's reshapes and permutations, both ways.
     #[test]
     fn pixel_shuffles_match_burns_permutation() {
-        use crate::model::backend::{float, primitive};
-        use crate::model::sampling::{pixel_shuffle_by_burn, pixel_unshuffle_by_burn};
+        use crate::ops::convert::{float, primitive};
+        use crate::ops::shuffle::{pixel_shuffle_by_burn, pixel_unshuffle_by_burn};
         use burn::tensor::ops::FloatTensor;
         let [b, c, h, w] = [2, 8, 6, 10];
         let x: Vec<f32> = (0..b * c * h * w).map(|i| i as f32).collect();

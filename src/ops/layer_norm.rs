@@ -1,30 +1,17 @@
 //! LayerNorm across channels as one operation with its own gradient
-//! ([`ModelBackend::channel_norm`]). Traced by burn, its forward and backward passes were some
+//! ([`ModelBackend::channel_norm`](super::backend::ModelBackend::channel_norm)). Traced by burn, its forward and backward passes were some
 //! thirty small operations each time it ran.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
 
-use super::backend::{float, primitive, ModelBackend};
+use super::convert::{float, primitive};
 
 /// LayerNorm's epsilon (PromptIR's `WithBias_LayerNorm`).
 pub const EPS: f32 = 1e-5;
 
-/// LayerNorm across the channels of each pixel of `x` [batch, channels, h, w].
-pub fn layer_norm<B: ModelBackend>(
-    x: Tensor<B, 4>,
-    weight: Tensor<B, 1>,
-    bias: Tensor<B, 1>,
-) -> Tensor<B, 4> {
-    float(B::channel_norm(
-        primitive(x),
-        primitive(weight),
-        primitive(bias),
-    ))
-}
-
-/// [`ModelBackend::channel_norm`]'s default. Every step across channels is a matrix product (a
+/// [`ModelBackend::channel_norm`](super::backend::ModelBackend::channel_norm)'s default. Every step across channels is a matrix product (a
 /// centring matrix, a row of 1/c, outer products that spread the scale and shift over the
 /// pixels), so the elementwise operations meet operands of one shape, which backends run faster
 /// than reductions and broadcasts along the channel axis of NCHW.
@@ -48,7 +35,7 @@ pub(crate) fn forward_by_burn<B: Backend>(
     primitive((centered * scale + shift).reshape([b, c, h, w]))
 }
 
-/// [`ModelBackend::channel_norm_backward`]'s default, in burn's tensor operations: with x̂ the
+/// [`ModelBackend::channel_norm_backward`](super::backend::ModelBackend::channel_norm_backward)'s default, in burn's tensor operations: with x̂ the
 /// normalised input and g = grad · weight, dx = (g − mean_c(g) − x̂ · mean_c(g · x̂)) / std,
 /// dweight = Σ grad · x̂, dbias = Σ grad.
 pub(crate) fn backward_by_burn<B: Backend>(
@@ -76,6 +63,8 @@ mod tests {
     use super::*;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::{Distribution, Tolerance};
+
+    use crate::ops::tensor::layer_norm;
 
     type AD = Autodiff<Flex>;
 

@@ -6,7 +6,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
-use super::backend::{float, primitive};
+use super::convert::{float, primitive};
 
 /// [`ModelBackend::pointwise_conv`](super::backend::ModelBackend::pointwise_conv)'s default: one
 /// matrix product of the weight [out, in] with each image's [in, pixels].
@@ -51,7 +51,7 @@ pub(crate) fn backward_by_matmul<B: Backend>(
 #[cfg(all(test, feature = "flex", feature = "autodiff"))]
 mod tests {
     use super::*;
-    use crate::model::backend::ModelBackend;
+    use crate::ops::backend::ModelBackend;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::{Distribution, Tensor, Tolerance};
 
