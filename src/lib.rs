@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod tasks;
 pub mod ticket;
 pub mod tone;
+pub mod walk;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use half::{bf16, f16};
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
+use crate::walk::{map_params, visit_params, ParamMapper, ParamVisitor};
 
 /// One parameter in host memory, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,33 +106,19 @@ pub type NamedParams = BTreeMap<String, HostTensor>;
 
 /// Copies every float parameter of `module` to host memory, keyed by its path.
 pub fn read_params<B: Backend, M: Module<B>>(module: &M) -> NamedParams {
-    let mut reader = Reader {
-        path: Vec::new(),
-        out: BTreeMap::new(),
-    };
-    module.visit(&mut reader);
-    reader.out
-}
-
-struct Reader {
-    path: Vec<String>,
-    out: NamedParams,
-}
-
-impl<B: Backend> ModuleVisitor<B> for Reader {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    struct Reader(NamedParams);
+    impl<B: Backend> ParamVisitor<B> for Reader {
+        fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<B, D>>) {
+            let tensor = param.val();
+            let shape = tensor.dims().to_vec();
+            let data = host_values(tensor.into_data()).expect("a float parameter reads back");
+            self.0
+                .insert(path.to_string(), HostTensor::new(shape, data));
+        }
     }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let tensor = param.val();
-        let shape = tensor.dims().to_vec();
-        let data = host_values(tensor.into_data()).expect("a float parameter reads back");
-        self.out
-            .insert(self.path.join("."), HostTensor::new(shape, data));
-    }
+    let mut reader = Reader(BTreeMap::new());
+    visit_params(module, &mut reader);
+    reader.0
 }
 
 /// Replaces every float parameter of `module` with the tensor of the same name in `params`.
@@ -143,13 +130,12 @@ pub fn load_params<B: Backend, M: Module<B>>(
     device: &B::Device,
 ) -> Result<M> {
     let mut loader = Loader {
-        path: Vec::new(),
         params,
         device,
         errors: Vec::new(),
         used: 0,
     };
-    let module = module.map(&mut loader);
+    let module = map_params(module, &mut loader);
     if !loader.errors.is_empty() {
         return Err(Error::Weights(loader.errors.join("; ")));
     }
@@ -172,42 +158,32 @@ pub fn load_params<B: Backend, M: Module<B>>(
 pub fn read_param_names<B: Backend, M: Module<B>>(
     module: &M,
 ) -> std::collections::BTreeSet<String> {
-    struct Names(Vec<String>, std::collections::BTreeSet<String>);
-    impl<B: Backend> ModuleVisitor<B> for Names {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.0.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.0.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, _param: &Param<Tensor<B, D>>) {
-            self.1.insert(self.0.join("."));
+    struct Names(std::collections::BTreeSet<String>);
+    impl<B: Backend> ParamVisitor<B> for Names {
+        fn visit<const D: usize>(&mut self, path: &str, _param: &Param<Tensor<B, D>>) {
+            self.0.insert(path.to_string());
         }
     }
-    let mut names = Names(Vec::new(), Default::default());
-    module.visit(&mut names);
-    names.1
+    let mut names = Names(Default::default());
+    visit_params(module, &mut names);
+    names.0
 }
 
 struct Loader<'a, B: Backend> {
-    path: Vec<String>,
     params: &'a NamedParams,
     device: &'a B::Device,
     errors: Vec<String>,
     used: usize,
 }
 
-impl<B: Backend> ModuleMapper<B> for Loader<'_, B> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let name = self.path.join(".");
+impl<B: Backend> ParamMapper<B> for Loader<'_, B> {
+    fn map<const D: usize>(
+        &mut self,
+        name: &str,
+        param: Param<Tensor<B, D>>,
+    ) -> Param<Tensor<B, D>> {
         let expected = param.lazy_shape().dims::<D>().to_vec();
-        match self.params.get(&name) {
+        match self.params.get(name) {
             None => self
                 .errors
                 .push(format!("missing parameter {name} {expected:?}")),

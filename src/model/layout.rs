@@ -4,11 +4,12 @@
 //! [`PromptIrConfig::init`] builds, left uninitialised (burn's parameters are lazy, so nothing
 //! is allocated): the network is written once, in `init` and `forward`.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::config::PromptIrConfig;
+use crate::walk::{visit_params, ParamVisitor};
 
 /// The backend the uninitialised network is built on: any compiled-in one will do, since no
 /// parameter is ever materialised.
@@ -44,18 +45,12 @@ pub struct AttentionLayout {
 /// after each `Downsample` the features have a quarter of the pixels, after each `Upsample`
 /// four times as many.
 struct Walker {
-    path: Vec<String>,
     area: f64,
     out: Vec<ParamLayout>,
 }
 
-impl<B: Backend> ModuleVisitor<B> for Walker {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, container_type: &str) {
-        self.path.pop();
+impl<B: Backend> ParamVisitor<B> for Walker {
+    fn leave(&mut self, container_type: &str) {
         match container_type {
             "Struct:Downsample" => self.area /= 4.0,
             "Struct:Upsample" => self.area *= 4.0,
@@ -63,9 +58,9 @@ impl<B: Backend> ModuleVisitor<B> for Walker {
         }
     }
 
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+    fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<B, D>>) {
         self.out.push(ParamLayout {
-            name: self.path.join("."),
+            name: path.to_string(),
             shape: param.lazy_shape().dims::<D>().to_vec(),
             area: self.area,
         });
@@ -78,11 +73,10 @@ impl PromptIrConfig {
     pub fn layout(&self) -> Vec<ParamLayout> {
         let network = self.init::<LayoutBackend>(&Default::default());
         let mut walker = Walker {
-            path: Vec::new(),
             area: 1.0,
             out: Vec::new(),
         };
-        network.visit(&mut walker);
+        visit_params(&network, &mut walker);
         walker.out
     }
 

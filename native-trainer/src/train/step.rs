@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
-use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{AutodiffModule, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
+use mirl::walk::{map_params, visit_params, ParamMapper, ParamVisitor};
 use mirl::PromptIr;
 use rayon::prelude::*;
 
@@ -182,18 +183,14 @@ pub fn train_step<AB: TrainBackend>(
         .collect();
     let loss = results.iter().map(|(_, value)| value).sum();
     let mut sum = GradSum {
-        path: Vec::new(),
         masks,
         shards: results.into_iter().map(|(grads, _)| grads).collect(),
         grads: GradientsParams::new(),
     };
-    model.visit(&mut sum);
+    visit_params(&model, &mut sum);
     let mut model = optim.step(lr, model, sum.grads);
     if let Some(masks) = masks {
-        model = model.map(&mut WeightMasker {
-            path: Vec::new(),
-            masks,
-        });
+        model = map_params(model, &mut WeightMasker { masks });
     }
     (model, loss)
 }
@@ -201,20 +198,13 @@ pub fn train_step<AB: TrainBackend>(
 /// Sums each parameter's gradient over the shards, in shard order, and zeroes the gradients of
 /// pruned weights.
 struct GradSum<'a, B: Backend> {
-    path: Vec<String>,
     masks: Option<&'a DeviceMasks<B>>,
     shards: Vec<GradientsParams>,
     grads: GradientsParams,
 }
 
-impl<AB: AutodiffBackend> ModuleVisitor<AB> for GradSum<'_, AB::InnerBackend> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<AB, D>>) {
+impl<AB: AutodiffBackend> ParamVisitor<AB> for GradSum<'_, AB::InnerBackend> {
+    fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<AB, D>>) {
         let Some(grad) = self
             .shards
             .iter_mut()
@@ -223,9 +213,7 @@ impl<AB: AutodiffBackend> ModuleVisitor<AB> for GradSum<'_, AB::InnerBackend> {
         else {
             return;
         };
-        let mask = self
-            .masks
-            .and_then(|masks| masks.by_name.get(&self.path.join(".")));
+        let mask = self.masks.and_then(|masks| masks.by_name.get(path));
         let grad = match mask {
             Some(mask) => {
                 let dims = grad.dims();
@@ -238,19 +226,16 @@ impl<AB: AutodiffBackend> ModuleVisitor<AB> for GradSum<'_, AB::InnerBackend> {
 }
 
 struct WeightMasker<'a, B: Backend> {
-    path: Vec<String>,
     masks: &'a DeviceMasks<B>,
 }
 
-impl<AB: AutodiffBackend> ModuleMapper<AB> for WeightMasker<'_, AB::InnerBackend> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
-        let Some(mask) = self.masks.by_name.get(&self.path.join(".")) else {
+impl<AB: AutodiffBackend> ParamMapper<AB> for WeightMasker<'_, AB::InnerBackend> {
+    fn map<const D: usize>(
+        &mut self,
+        path: &str,
+        param: Param<Tensor<AB, D>>,
+    ) -> Param<Tensor<AB, D>> {
+        let Some(mask) = self.masks.by_name.get(path) else {
             return param;
         };
         param.map(|t| {
