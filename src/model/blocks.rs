@@ -8,10 +8,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::ops::tensor::depthwise;
-use crate::ops::tensor::layer_norm;
+use crate::ops::tensor::{self, depthwise, layer_norm};
 use crate::ops::ModelBackend;
-use crate::ops::{float, primitive};
 
 /// A bias-free convolution with "same" padding (PromptIR uses no conv biases).
 pub fn conv<B: Backend>(
@@ -31,11 +29,7 @@ pub fn conv<B: Backend>(
 
 /// `conv.forward(x)` for a 1x1 convolution ([`ModelBackend::pointwise_conv`]).
 pub fn pointwise<B: ModelBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    conv1x1(conv.weight.val(), x)
-}
-
-fn conv1x1<B: ModelBackend>(weight: Tensor<B, 4>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    float(B::pointwise_conv(primitive(x), primitive(weight)))
+    tensor::pointwise(conv.weight.val(), x)
 }
 
 /// `depthwise(dw, pointwise(pw, x))` cut into `parts` equal groups of channels (q, k and v;
@@ -56,7 +50,7 @@ fn expand_in_parts<B: ModelBackend>(
             let rows = i * n..(i + 1) * n;
             let pw = pw.weight.val().slice([rows.clone(), 0..c, 0..1, 0..1]);
             let dw = dw.weight.val().slice([rows, 0..1, 0..k, 0..k]);
-            depthwise(dw, conv1x1(pw, x.clone()))
+            depthwise(dw, tensor::pointwise(pw, x.clone()))
         })
         .collect()
 }
@@ -115,12 +109,12 @@ impl<B: ModelBackend> Attention<B> {
         let heads = self.heads;
         let per_head = |t: Tensor<B, 4>| t.reshape([b, heads, c / heads, h * w]);
         let mut parts = expand_in_parts(&self.qkv, &self.qkv_dwconv, x, 3).into_iter();
-        let unit = |t| float::<B, 4>(B::l2_normalize(primitive(per_head(t))));
+        let unit = |t| tensor::l2_normalize(per_head(t));
         let q = unit(parts.next().unwrap());
         let k = unit(parts.next().unwrap());
         let v = per_head(parts.next().unwrap());
         let temperature = self.temperature.val().unsqueeze_dim::<4>(0);
-        let attn = softmax(float(B::gram(primitive(q), primitive(k))) * temperature, 3);
+        let attn = softmax(tensor::gram(q, k) * temperature, 3);
         pointwise(&self.project_out, attn.matmul(v).reshape([b, c, h, w]))
     }
 }
@@ -146,7 +140,7 @@ impl<B: ModelBackend> FeedForward<B> {
         let mut halves = expand_in_parts(&self.project_in, &self.dwconv, x, 2).into_iter();
         let x1 = halves.next().unwrap();
         let x2 = halves.next().unwrap();
-        let gated = float(B::gelu_gate(primitive(x1), primitive(x2)));
+        let gated = tensor::gelu_gate(x1, x2);
         pointwise(&self.project_out, gated)
     }
 }

@@ -7,9 +7,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use super::blocks::conv;
-use crate::ops::tensor::conv_same;
+use crate::ops::tensor::{self, conv_same};
 use crate::ops::ModelBackend;
-use crate::ops::{float, primitive};
 
 /// Conv3x3(C -> C/2) then PixelUnshuffle(2): half the size, twice the channels.
 #[derive(Module, Debug)]
@@ -27,7 +26,7 @@ impl<B: ModelBackend> Downsample<B> {
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let x = conv_same(self.body[0].weight.val(), x);
-        float(B::pixel_unshuffle(primitive(x)))
+        tensor::pixel_unshuffle(x)
     }
 }
 
@@ -46,7 +45,7 @@ impl<B: ModelBackend> Upsample<B> {
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let x = conv_same(self.body[0].weight.val(), x);
-        float(B::pixel_shuffle(primitive(x)))
+        tensor::pixel_shuffle(x)
     }
 }
 

@@ -21,7 +21,6 @@ mod shuffle;
 pub mod tensor;
 
 pub use backend::ModelBackend;
-pub(crate) use convert::{float, primitive};
 
 #[cfg(all(test, feature = "flex", feature = "autodiff"))]
 pub(crate) mod tests {
