@@ -4,6 +4,8 @@
 # prunable weights, with the random-reinit control on the same budget. Run from this folder:
 #   nohup sh command.sh >> train.log 2>&1 &          (first start)
 #   nohup sh command.sh --resume >> train.log 2>&1 & (every later session)
+# Started with setsid (its own session), it also gets a scheduling group of its own, in which nice
+# yields nothing to the other sessions' work; then lower the group too: echo 19 > /proc/PID/autogroup
 # The binary is the release native-trainer of this repository (cargo build --release -p native-trainer).
 bin=${NATIVE_TRAINER:-$HOME/.cache/mirl-target/release/native-trainer}
 exec nice -n 19 "$bin" train --data ../../../shared/data/train/cbsd432 --out run \

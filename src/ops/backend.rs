@@ -1,9 +1,9 @@
 //! [`ModelBackend`], the backend trait the network is generic over: burn's, plus the operations
 //! that the network runs as units of their own, each with its gradient. burn 0.21 would trace
 //! them as many small operations, which on a CPU backend cost more in passes over memory than in
-//! arithmetic. Every backend gets a default built from burn's tensor operations; the CPU backend
-//! overrides them with direct loops (`cpu.rs`, `products.rs`), and the autodiff backend differentiates
-//! them with the gradients below.
+//! arithmetic. Every backend gets a default built from burn's tensor operations (each
+//! operation's own module); the CPU backend overrides them with direct loops (`cpu.rs`,
+//! `products.rs`), and the autodiff backend records each as one node with its gradient.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;

@@ -1,5 +1,5 @@
 //! The network's full convolutions (3x3, "same" padding, no bias) as one operation with its own
-//! gradient ([`ModelBackend::conv2d_same`](super::backend::ModelBackend::conv2d_same)). burn 0.21's CPU backend computes a convolution's
+//! gradient ([`ModelBackend::conv2d_same`]). burn 0.21's CPU backend computes a convolution's
 //! weight gradient as a convolution over the batch, slower than the forward pass several times
 //! over; on the CPU this one is a matrix product over unfolded columns both ways, for inputs
 //! the size of a training batch.
@@ -8,13 +8,15 @@ use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, FloatTensor};
 
+#[cfg(doc)]
+use super::backend::ModelBackend;
 use super::convert::{float, primitive};
 
 fn options(k: usize) -> ConvOptions<2> {
     ConvOptions::new([1, 1], [k / 2, k / 2], [1, 1], 1)
 }
 
-/// [`ModelBackend::conv2d_same`](super::backend::ModelBackend::conv2d_same)'s default: burn's convolution.
+/// [`ModelBackend::conv2d_same`]'s default: burn's convolution.
 pub(crate) fn forward_by_burn<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -24,7 +26,7 @@ pub(crate) fn forward_by_burn<B: Backend>(
     primitive(conv2d(float::<B, 4>(x), weight, None, options(k)))
 }
 
-/// [`ModelBackend::conv2d_same_backward`](super::backend::ModelBackend::conv2d_same_backward)'s default: burn's convolution gradients.
+/// [`ModelBackend::conv2d_same_backward`]'s default: burn's convolution gradients.
 pub(crate) fn backward_by_burn<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,

@@ -1,4 +1,4 @@
-//! Depthwise convolution with a gradient of its own ([`ModelBackend::depthwise_conv2d`](super::backend::ModelBackend::depthwise_conv2d)). burn
+//! Depthwise convolution with a gradient of its own ([`ModelBackend::depthwise_conv2d`]). burn
 //! 0.21 differentiates a grouped convolution one group at a time (a convolution, a slice and a
 //! slice-assign per channel) and takes the input gradient through a transposed convolution;
 //! here the input gradient is a forward convolution and the weight gradient one pass.
@@ -8,9 +8,11 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, FloatTensor};
 use burn::tensor::Tensor;
 
+#[cfg(doc)]
+use super::backend::ModelBackend;
 use super::convert::{float, primitive};
 
-/// [`ModelBackend::depthwise_conv2d`](super::backend::ModelBackend::depthwise_conv2d)'s default: burn's grouped convolution.
+/// [`ModelBackend::depthwise_conv2d`]'s default: burn's grouped convolution.
 pub(crate) fn conv_by_burn<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -21,7 +23,7 @@ pub(crate) fn conv_by_burn<B: Backend>(
     primitive(conv2d(float::<B, 4>(x), weight, None, options))
 }
 
-/// [`ModelBackend::depthwise_weight_grad`](super::backend::ModelBackend::depthwise_weight_grad)'s default: the sum over pixels of `grad` times each
+/// [`ModelBackend::depthwise_weight_grad`]'s default: the sum over pixels of `grad` times each
 /// of the k² shifted copies of `x`, whole-tensor operations that every backend runs well.
 pub(crate) fn weight_grad_by_shifts<B: Backend>(
     x: FloatTensor<B>,

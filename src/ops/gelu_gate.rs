@@ -1,19 +1,21 @@
 //! The feed-forward gate `gelu(a) * b` (exact GELU) as one operation with its own gradient
-//! ([`ModelBackend::gelu_gate`](super::backend::ModelBackend::gelu_gate)). Traced by burn, its
+//! ([`ModelBackend::gelu_gate`]). Traced by burn, its
 //! forward and backward passes were some ten passes over the block's widest tensors.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
+#[cfg(doc)]
+use super::backend::ModelBackend;
 use super::convert::{float, primitive};
 
-/// [`ModelBackend::gelu_gate`](super::backend::ModelBackend::gelu_gate)'s default, from burn's
+/// [`ModelBackend::gelu_gate`]'s default, from burn's
 /// operations.
 pub(crate) fn forward_by_burn<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
     primitive(burn::tensor::activation::gelu(float::<B, 4>(a)) * float::<B, 4>(b))
 }
 
-/// [`ModelBackend::gelu_gate_backward`](super::backend::ModelBackend::gelu_gate_backward)'s
+/// [`ModelBackend::gelu_gate_backward`]'s
 /// default, in burn's tensor operations: with Φ and φ the normal distribution and density,
 /// da = grad · b · (Φ(a) + a · φ(a)), db = grad · a · Φ(a).
 pub(crate) fn backward_by_burn<B: Backend>(

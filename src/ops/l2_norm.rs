@@ -1,17 +1,19 @@
 //! Rows scaled to unit length, as `torch.nn.functional.normalize` over the last dimension
 //! (attention's q and k), as one operation with its own gradient
-//! ([`ModelBackend::l2_normalize`](super::backend::ModelBackend::l2_normalize)). Traced by burn
+//! ([`ModelBackend::l2_normalize`]). Traced by burn
 //! it was six operations and their gradients.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
+#[cfg(doc)]
+use super::backend::ModelBackend;
 use super::convert::{float, primitive};
 
 /// The smallest squared length a row is divided by: `normalize`'s eps of 1e-12, squared.
 pub const MIN_SQUARED: f32 = 1e-24;
 
-/// [`ModelBackend::l2_normalize`](super::backend::ModelBackend::l2_normalize)'s default:
+/// [`ModelBackend::l2_normalize`]'s default:
 /// `x / max(||x||, 1e-12)`. The clamp goes inside the square root (same value): sqrt's gradient
 /// at an all-zero row, which pruning produces, would otherwise be infinite and turn the backward
 /// pass into NaN.
@@ -26,7 +28,7 @@ pub(crate) fn forward_by_burn<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
     primitive(x / norm)
 }
 
-/// [`ModelBackend::l2_normalize_backward`](super::backend::ModelBackend::l2_normalize_backward)'s
+/// [`ModelBackend::l2_normalize_backward`]'s
 /// default, in burn's tensor operations: with n the clamped length and y = x / n,
 /// dx = (grad − y · Σ grad · y) / n, the sum dropped where the clamp holds n constant.
 pub(crate) fn backward_by_burn<B: Backend>(

@@ -1,14 +1,16 @@
 //! The network's 1x1 convolutions (no bias) as one operation with its own gradient
-//! ([`ModelBackend::pointwise_conv`](super::backend::ModelBackend::pointwise_conv)): a matrix
+//! ([`ModelBackend::pointwise_conv`]): a matrix
 //! product over the pixels each way, where a CPU backend's general convolution gradient is
 //! several times slower.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
+#[cfg(doc)]
+use super::backend::ModelBackend;
 use super::convert::{float, primitive};
 
-/// [`ModelBackend::pointwise_conv`](super::backend::ModelBackend::pointwise_conv)'s default: one
+/// [`ModelBackend::pointwise_conv`]'s default: one
 /// matrix product of the weight [out, in] with each image's [in, pixels].
 pub(crate) fn forward_by_matmul<B: Backend>(
     x: FloatTensor<B>,
@@ -25,7 +27,7 @@ pub(crate) fn forward_by_matmul<B: Backend>(
     )
 }
 
-/// [`ModelBackend::pointwise_conv_backward`](super::backend::ModelBackend::pointwise_conv_backward)'s
+/// [`ModelBackend::pointwise_conv_backward`]'s
 /// default: dx = weightᵀ · grad for each image, dweight = Σ grad · xᵀ over the batch.
 pub(crate) fn backward_by_matmul<B: Backend>(
     x: FloatTensor<B>,

@@ -1,15 +1,15 @@
-//! PixelShuffle(2) and its inverse ([`ModelBackend::pixel_shuffle`](super::backend::ModelBackend::pixel_shuffle)), the up- and downsampling
+//! PixelShuffle(2) and its inverse ([`ModelBackend::pixel_shuffle`]), the up- and downsampling
 //! between the network's levels: burn's defaults. The CPU backend runs them as row loops
 //! (`cpu::pixel_shuffle`), where burn-flex copies the permuted view one strided index at a time.
-//!
-//! [`ModelBackend::pixel_shuffle`](super::backend::ModelBackend::pixel_shuffle): super::backend::ModelBackend::pixel_shuffle
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
+#[cfg(doc)]
+use super::backend::ModelBackend;
 use super::convert::{float, primitive};
 
-/// PixelShuffle(2) from burn's operations ([`ModelBackend::pixel_shuffle`](super::backend::ModelBackend::pixel_shuffle)'s default).
+/// PixelShuffle(2) from burn's operations ([`ModelBackend::pixel_shuffle`]'s default).
 pub(crate) fn pixel_shuffle_by_burn<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
     let x = float::<B, 4>(x);
     let [b, c, h, w] = x.dims();
@@ -20,7 +20,7 @@ pub(crate) fn pixel_shuffle_by_burn<B: Backend>(x: FloatTensor<B>) -> FloatTenso
     )
 }
 
-/// PixelUnshuffle(2) from burn's operations ([`ModelBackend::pixel_unshuffle`](super::backend::ModelBackend::pixel_unshuffle)'s default).
+/// PixelUnshuffle(2) from burn's operations ([`ModelBackend::pixel_unshuffle`]'s default).
 pub(crate) fn pixel_unshuffle_by_burn<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
     let x = float::<B, 4>(x);
     let [b, c, h, w] = x.dims();
