@@ -129,29 +129,48 @@ pub fn load_params<B: Backend, M: Module<B>>(
     params: &NamedParams,
     device: &B::Device,
 ) -> Result<M> {
+    let names = read_param_names(&module);
+    check_names(
+        names.iter().map(String::as_str),
+        params.keys().map(String::as_str),
+    )?;
     let mut loader = Loader {
         params,
         device,
         errors: Vec::new(),
-        used: 0,
     };
     let module = map_params(module, &mut loader);
     if !loader.errors.is_empty() {
         return Err(Error::Weights(loader.errors.join("; ")));
     }
-    if loader.used != params.len() {
-        let known: std::collections::BTreeSet<String> = read_param_names(&module);
-        let extra: Vec<&str> = params
-            .keys()
-            .filter(|k| !known.contains(*k))
-            .map(String::as_str)
-            .collect();
-        return Err(Error::Weights(format!(
-            "unexpected parameters: {}",
-            extra.join(", ")
-        )));
-    }
     Ok(module)
+}
+
+/// The one check that a set of tensors is the one expected: `Err` names, in order, the
+/// expected names that `found` lacks and the names `found` has beyond them.
+pub fn check_names<'a>(
+    expected: impl IntoIterator<Item = &'a str>,
+    found: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let expected: std::collections::BTreeSet<&str> = expected.into_iter().collect();
+    let found: std::collections::BTreeSet<&str> = found.into_iter().collect();
+    let list = |names: Vec<&&str>, what: &str| {
+        (!names.is_empty()).then(|| {
+            let names: Vec<&str> = names.into_iter().copied().collect();
+            format!("{what} {} tensors: {}", names.len(), names.join(", "))
+        })
+    };
+    let problems: Vec<String> = [
+        list(expected.difference(&found).collect(), "missing"),
+        list(found.difference(&expected).collect(), "unexpected"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Weights(problems.join("; "))),
+    }
 }
 
 /// The names of every float parameter of `module`, without reading any data.
@@ -173,7 +192,6 @@ struct Loader<'a, B: Backend> {
     params: &'a NamedParams,
     device: &'a B::Device,
     errors: Vec<String>,
-    used: usize,
 }
 
 impl<B: Backend> ParamMapper<B> for Loader<'_, B> {
@@ -183,16 +201,13 @@ impl<B: Backend> ParamMapper<B> for Loader<'_, B> {
         param: Param<Tensor<B, D>>,
     ) -> Param<Tensor<B, D>> {
         let expected = param.lazy_shape().dims::<D>().to_vec();
-        match self.params.get(name) {
-            None => self
-                .errors
-                .push(format!("missing parameter {name} {expected:?}")),
-            Some(t) if t.shape != expected => self.errors.push(format!(
+        // Every name is there: `load_params` checked the names first.
+        match &self.params[name] {
+            t if t.shape != expected => self.errors.push(format!(
                 "{name}: shape {:?}, expected {expected:?}",
                 t.shape
             )),
-            Some(t) => {
-                self.used += 1;
+            t => {
                 let tensor = Tensor::from_data(
                     TensorData::new(t.data.clone(), t.shape.clone()),
                     self.device,
@@ -202,5 +217,23 @@ impl<B: Backend> ParamMapper<B> for Loader<'_, B> {
             }
         }
         param
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_lists_what_is_missing_and_what_is_extra() {
+        assert!(check_names(["a.weight", "b.bias"], ["b.bias", "a.weight"]).is_ok());
+        let msg = check_names(["a.weight", "b.bias", "c.weight"], ["b.bias", "d.weight"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("missing 2 tensors: a.weight, c.weight")
+                && msg.contains("unexpected 1 tensors: d.weight"),
+            "{msg}"
+        );
     }
 }

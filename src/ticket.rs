@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{is_prunable, PromptIrConfig};
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
-use crate::params::{f32_le_bytes, load_params, read_params, HostTensor, NamedParams, StoredFloat};
+use crate::params::{
+    check_names, f32_le_bytes, load_params, read_params, HostTensor, NamedParams, StoredFloat,
+};
 use crate::ModelBackend;
 
 /// Value of the `format` metadata key.
@@ -343,31 +345,10 @@ impl Ticket {
 /// Checks that `params` holds exactly the config's parameters, with their shapes, all finite.
 pub fn check_params(config: &PromptIrConfig, params: &NamedParams) -> Result<()> {
     let expected = config.parameter_shapes();
-    let missing: Vec<&str> = expected
-        .iter()
-        .filter(|(n, _)| !params.contains_key(n))
-        .map(|(n, _)| n.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Weights(format!(
-            "missing {} tensors: {}",
-            missing.len(),
-            missing.join(", ")
-        )));
-    }
-    let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
-    let extra: Vec<&str> = params
-        .keys()
-        .map(String::as_str)
-        .filter(|n| !known.contains(n))
-        .collect();
-    if !extra.is_empty() {
-        return Err(Error::Weights(format!(
-            "unexpected {} tensors: {}",
-            extra.len(),
-            extra.join(", ")
-        )));
-    }
+    check_names(
+        expected.iter().map(|(n, _)| n.as_str()),
+        params.keys().map(String::as_str),
+    )?;
     for (name, shape) in &expected {
         let t = &params[name];
         if &t.shape != shape {
