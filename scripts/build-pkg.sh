@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: the WebAssembly core (wasm-pack, target web, WebGPU + CPU),
-# the JavaScript API (js/), TypeScript declarations and package.json.
+# the JavaScript API (js/), TypeScript declarations and package.json (js/package.json).
 #   bash scripts/build-pkg.sh          # release build (no wasm-opt: see Cargo.toml)
 #   bash scripts/build-pkg.sh --dev    # faster build for tests
 set -euo pipefail
@@ -11,29 +11,19 @@ profile=--release
 # and the WebGPU one (several times larger: most of it is cubecl's kernel generator).
 wasm-pack build --target web --out-dir pkg --out-name mirl_core "$profile" --no-pack
 wasm-pack build --target web --out-dir pkg --out-name mirl_gpu "$profile" --no-pack -- --no-default-features --features wgpu
-cp js/mirl.js js/mirl.d.ts js/pool.js js/worker.js js/mirl-worker.js js/mirl-worker.d.ts pkg/
-cp js/README.md pkg/README.md
+# js/package.json's "files" is the package's one file list: those in js/ are copied, the rest
+# are wasm-pack's; the version is Cargo.toml's.
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
-cat > pkg/package.json <<JSON
-{
-  "name": "mirl",
-  "version": "$version",
-  "description": "Restore noisy, recompressed, rainy or hazy photos in the browser with pruned PromptIR winning tickets (MIR-L), on WebGPU or the CPU",
-  "license": "MIT OR Apache-2.0",
-  "type": "module",
-  "main": "./mirl.js",
-  "types": "./mirl.d.ts",
-  "exports": {
-    ".": { "types": "./mirl.d.ts", "default": "./mirl.js" },
-    "./worker": { "types": "./mirl-worker.d.ts", "default": "./mirl-worker.js" },
-    "./mirl.js": { "types": "./mirl.d.ts", "default": "./mirl.js" },
-    "./mirl_core_bg.wasm": "./mirl_core_bg.wasm",
-    "./mirl_gpu_bg.wasm": "./mirl_gpu_bg.wasm"
-  },
-  "files": ["mirl.js", "mirl.d.ts", "pool.js", "mirl-worker.js", "mirl-worker.d.ts", "worker.js", "mirl_core.js", "mirl_core.d.ts", "mirl_core_bg.wasm", "mirl_core_bg.wasm.d.ts", "mirl_gpu.js", "mirl_gpu.d.ts", "mirl_gpu_bg.wasm", "mirl_gpu_bg.wasm.d.ts", "README.md"],
-  "sideEffects": false
+node - "$version" <<'JS'
+const fs = require('fs');
+const manifest = JSON.parse(fs.readFileSync('js/package.json', 'utf8'));
+manifest.version = process.argv[2];
+for (const file of manifest.files) {
+  if (fs.existsSync(`js/${file}`)) fs.copyFileSync(`js/${file}`, `pkg/${file}`);
+  if (!fs.existsSync(`pkg/${file}`)) throw new Error(`package file missing: pkg/${file}`);
 }
-JSON
+fs.writeFileSync('pkg/package.json', JSON.stringify(manifest, null, 2) + '\n');
+JS
 rm -f pkg/.gitignore
 for wasm in pkg/mirl_core_bg.wasm pkg/mirl_gpu_bg.wasm; do
   echo "$wasm: $(stat -c %s "$wasm") bytes ($(gzip -9c "$wasm" | wc -c) gzipped), bundled tickets $(cat tickets/*.mirl | wc -c) bytes inside (allinone $(stat -c %s tickets/allinone.mirl), osn $(stat -c %s tickets/osn.mirl))"
