@@ -19,7 +19,7 @@ triple=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
-(cd fuzz && cargo build --release --bins --target "$triple")
+(cd fuzz && cargo build --locked --release --bins --target "$triple")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

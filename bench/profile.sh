@@ -20,7 +20,7 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 mkdir "$TMP/photos"
 for f in $(ls "$DATA" | head -n 24); do ln -s "$(cd "$DATA" && pwd)/$f" "$TMP/photos/$f"; done
 perf record -q -F 150 --call-graph dwarf,32768 -o "$TMP/perf.data" "$BIN" train --data "$TMP/photos" \
-  --out "$TMP/run" --preset "$preset" --rounds 0 --steps-per-round "$STEPS" --batch "$BATCH" \
+  --out "$TMP/run" --recipe "$preset" --rounds 0 --steps-per-round "$STEPS" --batch "$BATCH" \
   --crop "$CROP" --val-images 1 --val-crop 32 --val-tasks noise:25 2>/dev/null
 perf script -i "$TMP/perf.data" -F comm,tid,ip,sym 2>/dev/null > "$TMP/stacks.txt"
 echo "$NET network, batch $BATCH x ${CROP}², $STEPS steps ($BIN)"

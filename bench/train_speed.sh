@@ -40,7 +40,7 @@ for case in $ONLY; do
   native() {
     out="$TMP/$net-$batch-$crop-$i-$2"
     /usr/bin/time -f "%e %U %S" -o "$TMP/time" "$1" train --data "$TMP/photos" --out "$out" \
-      --preset "$preset" --rounds 0 --steps-per-round "$steps" --batch "$batch" --crop "$crop" \
+      --recipe "$preset" --rounds 0 --steps-per-round "$steps" --batch "$batch" --crop "$crop" \
       --val-images 1 --val-crop 32 --val-tasks noise:25 2>/dev/null
     awk '{printf "%.2f", ($2 + $3) / $1}' "$TMP/time" > "$TMP/busy"
     python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['rounds'][0]; print(r['steps']/r['seconds'])" "$out/report.json"

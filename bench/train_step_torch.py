@@ -1,5 +1,5 @@
 """Times training steps in PyTorch on the CPU: the same network, L1 loss, AdamW and batch as
-`native-trainer train --preset small` (or the tiny network). Prints one JSON line:
+`native-trainer train --recipe small` (or the tiny network). Prints one JSON line:
 {"steps": N, "seconds": S, "steps_per_s": R}."""
 
 import argparse

@@ -5,57 +5,35 @@
 //   const restorer = await WorkerRestorer.create();
 //   const clean = await restorer.restore(imageData, { onProgress: (done, total) => {} });
 
-import { readImage } from './mirl.js';
+import { abortError, mirlError } from './errors.js';
+import { readImage, wasmPaths } from './mirl.js';
+import { WorkerClient } from './rpc.js';
+
+const freed = () => mirlError('FREED', 'this WorkerRestorer has been freed');
 
 export class WorkerRestorer {
-  #worker;
-  #next = 0;
-  #pending = new Map();
+  #client;
   #backend;
   #info;
   #started = false;
 
-  constructor(worker) {
-    this.#worker = worker;
-    worker.onmessage = ({ data }) => {
-      const call = this.#pending.get(data.id);
-      if (!call) return;
-      if (data.progress) return call.onProgress?.(...data.progress);
-      if (data.plan) return call.onPlan?.(data.plan);
-      this.#pending.delete(data.id);
-      if (data.error) {
-        const { name, message } = data.error;
-        call.reject(name === 'AbortError' ? new DOMException(message, name) : Object.assign(new Error(message), { name }));
-      } else {
-        call.resolve(data.result);
-      }
-    };
-    worker.onerror = (e) => {
+  constructor() {
+    this.#client = new WorkerClient(wasmPaths(), (e) => {
       // Before it has started, an error means the worker could not load. After, it reports an
       // exception that escaped a task (a panic's trap, which the worker's Restorer recovers
       // from): the worker lives on and still answers every call.
-      if (this.#started) return;
-      for (const call of this.#pending.values()) call.reject(new Error(`the mirl worker failed: ${e.message}`));
-      this.#pending.clear();
-    };
+      if (!this.#started) this.#client?.failAll(mirlError('WORKER_FAILED', `the mirl worker failed: ${e.message}`));
+    });
   }
 
-  #call(method, args, extra = {}, transfer = []) {
-    if (!this.#worker) return Promise.reject(new Error('this WorkerRestorer has been freed'));
-    const id = this.#next++;
-    return Object.assign(
-      new Promise((resolve, reject) => {
-        this.#pending.set(id, { resolve, reject, ...extra });
-        this.#worker.postMessage({ id, method, args }, transfer);
-      }),
-      { id },
-    );
+  #call(method, args, options) {
+    if (!this.#client) return Promise.reject(freed());
+    return this.#client.call(method, args, options);
   }
 
   /** Starts a module worker and loads the ticket there; options as `Restorer.create`. */
   static async create(options = {}) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    const restorer = new WorkerRestorer(worker);
+    const restorer = new WorkerRestorer();
     try {
       const { backend, info } = await restorer.#call('create', [options]);
       restorer.#backend = backend;
@@ -83,11 +61,11 @@ export class WorkerRestorer {
    */
   async restore(image, options = {}) {
     const { onProgress, onPlan, signal, ...rest } = options;
-    if (signal?.aborted) throw new DOMException('the restore was aborted', 'AbortError');
+    if (signal?.aborted) throw abortError();
     const { imageData: input, jpeg } = await readImage(image);
     if (jpeg && rest.jpeg === undefined) rest.jpeg = jpeg;
     const promise = this.#call('restore', [input, rest], { onProgress, onPlan });
-    const onAbort = () => this.#worker?.postMessage({ id: -1, method: 'abort', args: [promise.id] });
+    const onAbort = () => this.#client?.notify('abort', [promise.id]);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();
     try {
@@ -117,10 +95,7 @@ export class WorkerRestorer {
 
   /** Stops the worker. Later calls reject. */
   free() {
-    if (!this.#worker) return;
-    this.#worker.terminate();
-    this.#worker = null;
-    for (const call of this.#pending.values()) call.reject(new Error('this WorkerRestorer has been freed'));
-    this.#pending.clear();
+    this.#client?.terminate(freed());
+    this.#client = null;
   }
 }

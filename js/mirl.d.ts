@@ -1,5 +1,62 @@
-/** Largest image accepted, in pixels. */
+/** Largest image accepted, in pixels (32,000,000). */
 export const MAX_PIXELS: number;
+
+/**
+ * What went wrong, as `error.code` of every error the package throws (an aborted restore
+ * rejects with a DOMException named 'AbortError' instead, as fetch does).
+ */
+export type ErrorCode =
+  /** The image is not one the browser or the core can decode. */
+  | 'NOT_AN_IMAGE'
+  | 'EMPTY_IMAGE'
+  /** Over MAX_PIXELS. */
+  | 'IMAGE_TOO_LARGE'
+  /** An argument is unusable: pixel data of the wrong length, an unknown task or degradation. */
+  | 'INVALID_INPUT'
+  /** An option of `create` or `restore` is unusable (threads, backend, ticket, tasks, jpeg). */
+  | 'INVALID_OPTION'
+  /** A ticket file that is corrupt, truncated or not a ticket. */
+  | 'INVALID_TICKET'
+  /** A ticket written by a newer version of the format. */
+  | 'UNSUPPORTED_TICKET_VERSION'
+  /** A ticket whose network config is out of range. */
+  | 'INVALID_CONFIG'
+  /** A ticket whose weights do not fit its config. */
+  | 'WEIGHTS_MISMATCH'
+  /** A JPEG file whose header does not read (`restore` then goes by the pixels and warns). */
+  | 'INVALID_JPEG'
+  /** The ticket URL did not fetch. */
+  | 'FETCH_FAILED'
+  /** backend 'webgpu' where the browser has no adapter, or after WebGPU failed in this page. */
+  | 'NO_WEBGPU'
+  /** The backend failed to run the network (WebGPU's result did not read back). */
+  | 'BACKEND_FAILED'
+  /** The WebAssembly core panicked (a lost GPU device, for one). */
+  | 'CORE_PANIC'
+  /** A worker (`threads`, `mirl/worker`) stopped or could not start. */
+  | 'WORKER_FAILED'
+  /** A call after `free()`. */
+  | 'FREED'
+  /** `degrade` or `compare` before `await init()`. */
+  | 'NOT_INITIALIZED'
+  /** Neither of the above: a defect, please report it. */
+  | 'INTERNAL'
+  /** Natively only: a ticket that cannot be written. */
+  | 'TICKET_WRITE_FAILED';
+
+/** An error the package throws. */
+export interface MirlError extends Error {
+  code: ErrorCode;
+}
+
+/**
+ * Fetches the cores' .wasm files from the folder at `url` rather than beside this module (a
+ * page that serves them from elsewhere). Call it before anything loads a core; workers use it too.
+ */
+export function setWasmPaths(url: string | URL): void;
+
+/** The folder `setWasmPaths` set, as an absolute URL, or null. */
+export function wasmPaths(): string | null;
 
 /**
  * Loads the CPU core (`mirl_core_bg.wasm`) once; needed before `degrade` and `compare`.
@@ -122,19 +179,24 @@ export interface NetworkConfig {
   quality_map?: boolean;
 }
 
+/** A ticket's figures, as `native-trainer inspect --json` gives them (without the layers). */
 export interface TicketInfo {
+  format_version: number;
+  precision: 'f32' | 'f16' | 'int8';
   config: NetworkConfig;
   /** How the ticket was made: source, rounds, prune_rate, rewind, seed, data, tasks, ... */
   provenance: Record<string, unknown>;
-  precision: 'f32' | 'f16' | 'int8';
   parameters: number;
   nonzero: number;
+  /** Weights that pruning may cut, and those of them kept. */
+  prunable: number;
+  prunable_nonzero: number;
   /** nonzero / parameters */
   density: number;
-  /** Kept fraction of the prunable weights. */
+  /** prunable_nonzero / prunable: the kept fraction of the prunable weights. */
   prunable_density: number;
-  /** Size of the ticket file. */
-  bytes: number;
+  /** Size of the ticket file in bytes. */
+  file_bytes: number;
 }
 
 export interface RestorerInfo extends TicketInfo {
@@ -167,6 +229,12 @@ export function degrade(image: ImageData, kind: string, seed?: number): ImageDat
 
 /** PSNR (dB; Infinity when identical) and SSIM of `test` against `reference`, as `native-trainer metrics`. */
 export function compare(reference: ImageData, test: ImageData): { psnr: number; ssim: number };
+
+/** For worker.js (a tile pool's worker): an engine for one ticket on this worker's CPU core. */
+export function tileEngine(source: { bundled: BundledTicket } | { bytes: Uint8Array }): Promise<{
+  run(input: Float32Array, height: number, width: number): Promise<Float32Array>;
+  free(): void;
+}>;
 
 /** Bytes of WebAssembly memory the loaded cores hold: it never shrinks, so also the most needed so far. */
 export function wasmMemoryBytes(): number;

@@ -15,16 +15,42 @@
 // and mirl_gpu (the WebGPU backend, several times larger), fetched only for a restorer that
 // runs on WebGPU.
 
+import { abortError, asError, mirlError } from './errors.js';
 import * as cpuCore from './mirl_core.js';
 import { TilePool } from './pool.js';
 
-/** Largest image accepted, in pixels (the same limit as the native tool). */
+/**
+ * Largest image accepted, in pixels: the core's limit (`maxPixels()` of either core, which a
+ * test compares with this), checked here before a large image is copied out of its canvas.
+ */
 export const MAX_PIXELS = 32_000_000;
 
 const loading = { cpu: null, gpu: null };
 const loaded = { cpu: null, gpu: null };
+/** Where the cores' .wasm files are fetched from (`setWasmPaths`); null: beside this module. */
+let wasmBase = null;
 
-async function start(kind, core, input) {
+/**
+ * Fetches the cores' .wasm files (`mirl_core_bg.wasm`, `mirl_gpu_bg.wasm`) from the folder at
+ * `url` rather than beside this module, for a page that serves them elsewhere (a CDN). Call it
+ * before anything loads a core; restorers in workers (`threads`, `mirl/worker`) use it too.
+ */
+export function setWasmPaths(url) {
+  if (loading.cpu || loading.gpu) {
+    throw mirlError('INVALID_OPTION', 'setWasmPaths must come before a core is loaded');
+  }
+  const base = new URL(url, globalThis.location?.href);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  wasmBase = base.href;
+}
+
+/** The folder `setWasmPaths` set, as an absolute URL, or null. */
+export function wasmPaths() {
+  return wasmBase;
+}
+
+async function start(kind, core, file, input) {
+  input ??= wasmBase === null ? undefined : new URL(file, wasmBase);
   await core.default(input === undefined ? undefined : { module_or_path: input });
   core.onPanic(onCorePanic);
   loaded[kind] = core;
@@ -34,16 +60,16 @@ async function start(kind, core, input) {
 /**
  * Loads the CPU core once. `Restorer.create` loads what it needs for you; call this yourself
  * before using `degrade` or `compare`. `input` is passed to wasm-bindgen's init (a URL,
- * Response or module of `mirl_core_bg.wasm`).
+ * Response or module of `mirl_core_bg.wasm`; default: as `setWasmPaths` says).
  */
 export default function init(input) {
-  loading.cpu ??= start('cpu', cpuCore, input);
+  loading.cpu ??= start('cpu', cpuCore, 'mirl_core_bg.wasm', input);
   return loading.cpu;
 }
 
 /** The WebGPU core, fetched on first use. */
 function initGpu() {
-  loading.gpu ??= import('./mirl_gpu.js').then((core) => start('gpu', core));
+  loading.gpu ??= import('./mirl_gpu.js').then((core) => start('gpu', core, 'mirl_gpu_bg.wasm'));
   return loading.gpu;
 }
 
@@ -66,7 +92,7 @@ function onCorePanic(message) {
   panics += 1;
   const reject = panicked;
   armPanic();
-  reject(new Error(`the WebAssembly core panicked: ${message}`));
+  reject(mirlError('CORE_PANIC', `the WebAssembly core panicked: ${message}`));
 }
 
 /** `promise`, or the next panic, whichever comes first. */
@@ -104,20 +130,11 @@ export async function tileEngine(source) {
 function threadCount(threads = 1) {
   if (threads === 'auto') return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, 16));
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new Error(`options.threads must be 'auto' or a whole number from 1 to 64, not ${JSON.stringify(threads)}`);
+    throw mirlError('INVALID_OPTION', `options.threads must be 'auto' or a whole number from 1 to 64, not ${JSON.stringify(threads)}`);
   }
   return threads;
 }
 
-/** Rejects with a DOMException named AbortError, as fetch does. */
-function abortError() {
-  return new DOMException('the restore was aborted', 'AbortError');
-}
-
-function asError(e) {
-  if (e instanceof Error || e instanceof DOMException) return e;
-  return new Error(String(e));
-}
 
 /**
  * `options.ticket` of `Restorer.create`: { choice } for the bundled tickets ('auto', or one by
@@ -129,10 +146,10 @@ async function ticketSource(ticket = 'auto') {
   if (ticket instanceof ArrayBuffer) return { bytes: new Uint8Array(ticket) };
   if (typeof ticket === 'string' || ticket instanceof URL) {
     const response = await fetch(ticket);
-    if (!response.ok) throw new Error(`cannot fetch the ticket ${ticket}: HTTP ${response.status}`);
+    if (!response.ok) throw mirlError('FETCH_FAILED', `cannot fetch the ticket ${ticket}: HTTP ${response.status}`);
     return { bytes: new Uint8Array(await response.arrayBuffer()) };
   }
-  throw new TypeError(`options.ticket must be 'auto', ${BUNDLED.map((b) => `'${b}'`).join(', ')}, a Uint8Array, an ArrayBuffer or a URL`);
+  throw mirlError('INVALID_OPTION', `options.ticket must be 'auto', ${BUNDLED.map((b) => `'${b}'`).join(', ')}, a Uint8Array, an ArrayBuffer or a URL`);
 }
 
 async function hasWebGpu() {
@@ -174,7 +191,7 @@ export async function toImageData(image) {
     try {
       source = await createImageBitmap(image);
     } catch {
-      throw new Error(`the ${image.type || 'file'} given is not an image this browser can decode`);
+      throw mirlError('NOT_AN_IMAGE', `the ${image.type || 'file'} given is not an image this browser can decode`);
     }
   } else if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement) {
     if (!image.complete) await image.decode();
@@ -182,7 +199,7 @@ export async function toImageData(image) {
   const width = source.naturalWidth ?? source.width;
   const height = source.naturalHeight ?? source.height;
   if (!(width > 0 && height > 0)) {
-    throw new Error(`the image is empty (${width ?? '?'}x${height ?? '?'})`);
+    throw mirlError('EMPTY_IMAGE', `the image is empty (${width ?? '?'}x${height ?? '?'})`);
   }
   checkSize(width, height);
   const canvas = new OffscreenCanvas(width, height);
@@ -194,7 +211,8 @@ export async function toImageData(image) {
 
 function checkSize(width, height) {
   if (width * height > MAX_PIXELS) {
-    throw new Error(
+    throw mirlError(
+      'IMAGE_TOO_LARGE',
       `the image is ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels); ` +
         `the limit is ${MAX_PIXELS / 1e6} megapixels (${MAX_PIXELS} pixels)`,
     );
@@ -206,7 +224,7 @@ function jpegBytes(jpeg) {
   if (jpeg === undefined || jpeg === null) return undefined;
   if (jpeg instanceof ArrayBuffer) return new Uint8Array(jpeg);
   if (ArrayBuffer.isView(jpeg)) return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
-  throw new Error(`jpeg must be the JPEG file's bytes (a Uint8Array or an ArrayBuffer), not ${typeof jpeg}`);
+  throw mirlError('INVALID_OPTION', `jpeg must be the JPEG file's bytes (a Uint8Array or an ArrayBuffer), not ${typeof jpeg}`);
 }
 
 /**
@@ -218,7 +236,7 @@ function withReadableJpeg(jpeg, use) {
   try {
     return use(jpeg);
   } catch (e) {
-    if (!jpeg || !/invalid JPEG file/.test(asError(e).message)) throw e;
+    if (!jpeg || e?.code !== 'INVALID_JPEG') throw e;
     console.warn(`mirl: ${asError(e).message}; estimating the compression from the pixels`);
     return use(undefined);
   }
@@ -227,7 +245,7 @@ function withReadableJpeg(jpeg, use) {
 /** `options.tasks` of `restore` as the core takes it: 'auto', 'all', 'none' or 'noise,jpeg'. */
 function taskList(tasks = 'auto') {
   if (Array.isArray(tasks)) return tasks.length ? tasks.join(',') : 'none';
-  if (typeof tasks !== 'string') throw new Error(`tasks must be a string or an array of names, not ${typeof tasks}`);
+  if (typeof tasks !== 'string') throw mirlError('INVALID_OPTION', `tasks must be a string or an array of names, not ${typeof tasks}`);
   return tasks;
 }
 
@@ -265,7 +283,7 @@ class Network {
           webgpuFailed = true;
         }
       } else if (backend === 'webgpu') {
-        throw new Error('this browser has no WebGPU adapter');
+        throw mirlError('NO_WEBGPU', 'this browser has no WebGPU adapter');
       } else {
         console.warn('mirl: no WebGPU adapter; using the CPU');
       }
@@ -295,7 +313,7 @@ class Network {
     this.#use(await createEngine(await init(), this.source, 'cpu'));
     if (this.#threads > 1) {
       try {
-        this.pool = await TilePool.create(this.source, this.#threads);
+        this.pool = await TilePool.create(this.source, this.#threads, wasmBase);
       } catch (e) {
         this.free();
         throw e;
@@ -344,10 +362,10 @@ export class Restorer {
   static async create(options = {}) {
     const backend = options.backend ?? 'auto';
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
-      throw new Error(`unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
+      throw mirlError('INVALID_OPTION', `unknown backend ${JSON.stringify(backend)} (use 'auto', 'webgpu' or 'cpu')`);
     }
     if (backend === 'webgpu' && webgpuFailed) {
-      throw new Error('WebGPU has failed in this page (the device was lost?); use the CPU');
+      throw mirlError('NO_WEBGPU', 'WebGPU has failed in this page (the device was lost?); use the CPU');
     }
     const threads = threadCount(options.threads);
     const restorer = new Restorer(await ticketSource(options.ticket), backend, threads);
@@ -371,7 +389,7 @@ export class Restorer {
   }
 
   #check() {
-    if (this.#freed) throw new Error('this Restorer has been freed');
+    if (this.#freed) throw mirlError('FREED', 'this Restorer has been freed');
   }
 
   /** 'webgpu' or 'cpu': where the last restore ran (before any, the first ticket loaded). */
@@ -382,7 +400,8 @@ export class Restorer {
 
   /**
    * The last restore's ticket (before any, the first loaded: the all-in-one for 'auto'): its
-   * config, provenance, parameters, nonzero, density, prunable_density, bytes; ticket, the
+   * figures as `native-trainer inspect --json` gives them (config, provenance, parameters,
+   * nonzero, density, prunable_density, file_bytes, ...); ticket, the
    * bundled ticket's name (null for the caller's own); and threads, the tiles run at once.
    */
   info() {
@@ -409,7 +428,7 @@ export class Restorer {
    */
   async restore(image, options = {}) {
     this.#check();
-    const { tileSize = 0, onProgress, onPlan, signal } = options;
+    const { tileSize, onProgress, onPlan, signal } = options;
     const tasks = taskList(options.tasks);
     if (signal?.aborted) throw abortError();
     const { imageData: input, jpeg: file } = await readImage(image);
@@ -493,7 +512,7 @@ export class Restorer {
  * result. Call `await init()` first.
  */
 export function degrade(imageData, kind, seed = 0) {
-  if (!loaded.cpu) throw new Error('call `await init()` before degrade()');
+  if (!loaded.cpu) throw mirlError('NOT_INITIALIZED', 'call `await init()` before degrade()');
   const out = loaded.cpu.degradeRgba(new Uint8Array(imageData.data.buffer.slice(0)), imageData.width, imageData.height, kind, BigInt(seed));
   return new ImageData(new Uint8ClampedArray(out.buffer, out.byteOffset, out.length), imageData.width, imageData.height);
 }
@@ -503,9 +522,9 @@ export function degrade(imageData, kind, seed = 0) {
  * `native-trainer metrics` computes them (RGB, alpha ignored). Call `await init()` first.
  */
 export function compare(reference, test) {
-  if (!loaded.cpu) throw new Error('call `await init()` before compare()');
+  if (!loaded.cpu) throw mirlError('NOT_INITIALIZED', 'call `await init()` before compare()');
   if (reference.width !== test.width || reference.height !== test.height) {
-    throw new Error(`images differ in size: ${reference.width}x${reference.height} and ${test.width}x${test.height}`);
+    throw mirlError('INVALID_INPUT', `images differ in size: ${reference.width}x${reference.height} and ${test.width}x${test.height}`);
   }
   return loaded.cpu.compareRgba(new Uint8Array(reference.data.buffer), new Uint8Array(test.data.buffer), test.width, test.height);
 }

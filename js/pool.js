@@ -4,67 +4,46 @@
 // the results in order. Tiles travel by postMessage (transferred, not copied), so this needs
 // no SharedArrayBuffer and works in pages that are not cross-origin isolated.
 
+import { mirlError } from './errors.js';
+import { WorkerClient } from './rpc.js';
+
 /** A tile's worker stopped answering: it failed while running, or could not start. */
 function workerFailed(index, tile, message) {
   const what = tile === null ? 'failed to start' : `failed while restoring tile ${tile}`;
-  return new Error(`mirl pool worker ${index + 1} ${what}: ${message}`);
+  return mirlError('WORKER_FAILED', `mirl pool worker ${index + 1} ${what}: ${message}`);
 }
 
 class PoolWorker {
   #index;
-  #ticket;
-  #worker = null;
+  #source;
+  #client = null;
   #ready = null;
-  #next = 0;
-  #pending = new Map();
   #idle = Promise.resolve();
   /** The tile this worker is restoring, or null. */
   tile = null;
 
-  constructor(index, ticket) {
+  #wasmPaths;
+
+  constructor(index, source, wasmPaths) {
     this.#index = index;
-    this.#ticket = ticket;
+    this.#source = source;
+    this.#wasmPaths = wasmPaths;
   }
 
   /** Starts the worker and its engine, once (again after a failure). */
   start() {
     if (this.#ready) return this.#ready;
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    this.#worker = worker;
-    worker.onmessage = ({ data }) => {
-      const call = this.#pending.get(data.id);
-      if (!call) return;
-      this.#pending.delete(data.id);
-      if (data.error) call.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
-      else call.resolve(data.result);
-    };
     // An exception that escapes the worker (a crash, a trap outside a call) or a message it
     // cannot read: whatever it was doing will never answer. The restore's rejection reports
     // it, so it is not reported again as an uncaught error of the page (as Firefox would).
-    const fail = (e) => {
+    this.#client = new WorkerClient(this.#wasmPaths, (e) => {
       e.preventDefault();
-      this.#fail(e.message || 'the worker stopped');
-    };
-    worker.onerror = fail;
-    worker.onmessageerror = fail;
-    this.#ready = this.#call('engine', [this.#ticket]);
+      this.#client?.failAll(workerFailed(this.#index, this.tile, e.message || 'the worker stopped'));
+      this.stop();
+    });
+    this.#ready = this.#client.call('engine', [this.#source]);
     this.#ready.catch(() => {});
     return this.#ready;
-  }
-
-  #call(method, args, transfer = []) {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, method, args }, transfer);
-    });
-  }
-
-  #fail(message) {
-    const error = workerFailed(this.#index, this.tile, message);
-    for (const call of this.#pending.values()) call.reject(error);
-    this.#pending.clear();
-    this.stop();
   }
 
   /**
@@ -79,7 +58,7 @@ class PoolWorker {
       await previous;
       this.tile = i;
       await this.start();
-      return await this.#call('tile', [input, height, width], [input.buffer]);
+      return await this.#client.call('tile', [input, height, width], { transfer: [input.buffer] });
     } finally {
       this.tile = null;
       done();
@@ -88,8 +67,8 @@ class PoolWorker {
 
   /** Terminates the worker; the next `start` makes a fresh one. */
   stop() {
-    this.#worker?.terminate();
-    this.#worker = null;
+    this.#client?.terminate(workerFailed(this.#index, this.tile, 'the pool was stopped'));
+    this.#client = null;
     this.#ready = null;
   }
 }
@@ -97,10 +76,13 @@ class PoolWorker {
 export class TilePool {
   #workers;
 
-  /** `size` workers, each with an engine for `ticket` ({ bundled: name } or { bytes }). */
-  static async create(ticket, size) {
+  /**
+   * `size` workers, each with an engine for `source` (as `tileEngine` in mirl.js takes it),
+   * fetching the core from `wasmPaths` (`setWasmPaths`; null: beside the module).
+   */
+  static async create(source, size, wasmPaths) {
     const pool = new TilePool();
-    pool.#workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, ticket));
+    pool.#workers = Array.from({ length: size }, (_, i) => new PoolWorker(i, source, wasmPaths));
     try {
       await Promise.all(pool.#workers.map((w) => w.start()));
     } catch (e) {

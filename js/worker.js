@@ -1,13 +1,21 @@
 // The module worker behind `mirl-worker.js`: runs the mirl API off the page's main thread.
-import { Restorer, compare, degrade, default as init, tileEngine, wasmMemoryBytes } from './mirl.js';
+import { errorMessage, mirlError } from './errors.js';
+import { Restorer, compare, degrade, default as init, setWasmPaths, tileEngine, wasmMemoryBytes } from './mirl.js';
 
 let restorer = null;
 // In a worker of a `TilePool` (pool.js): the engine that runs its tiles.
 let engine = null;
 const aborts = new Map();
 
-self.onmessage = async ({ data: { id, method, args } }) => {
+// The first call carries the page's `setWasmPaths` folder (or null), before any core loads.
+let configured = false;
+
+self.onmessage = async ({ data: { id, method, args, wasmPaths } }) => {
   try {
+    if (!configured) {
+      configured = true;
+      if (wasmPaths) setWasmPaths(wasmPaths);
+    }
     let result;
     if (method === 'create') {
       restorer?.free();
@@ -45,7 +53,7 @@ self.onmessage = async ({ data: { id, method, args } }) => {
       restorer?.free();
       restorer = null;
     } else {
-      throw new Error(`unknown method ${method}`);
+      throw mirlError('INVALID_INPUT', `unknown method ${method}`);
     }
     const transfer =
       result instanceof Float32Array ? [result.buffer]
@@ -54,7 +62,7 @@ self.onmessage = async ({ data: { id, method, args } }) => {
       : [];
     self.postMessage({ id, result }, transfer);
   } catch (e) {
-    self.postMessage({ id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e) } });
+    self.postMessage({ id, error: errorMessage(e) });
   } finally {
     aborts.delete(id);
   }

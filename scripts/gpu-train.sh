@@ -55,7 +55,7 @@ case "$backend" in
 esac
 
 args=(train --backend "$backend" --data "$data" --out "$out" --time-budget "$budget"
-      --preset quick --rounds 4 --target-density 0.1 --batch 16 --crop 64 --lr 1e-3
+      --recipe quick --rounds 4 --target-density 0.1 --batch 16 --crop 64 --lr 1e-3
       --tasks "noise@2,osn,rain,haze,noise+osn,clean@0.5" --val-images 4 --val-crop 128
       --checkpoint-secs 60 --and-control random-reinit)
 [ -f "$out/checkpoint.safetensors" ] && args+=(--resume)

@@ -15,6 +15,10 @@ have chromedriver || need_apt+=(chromium-driver)
 have firefox || need_apt+=(firefox-esr)
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
+# Open MPI and libclang (the mpi crate's bindings) for data-parallel training (`--features mpi`).
+have mpirun || need_apt+=(openmpi-bin)
+[ -e /usr/include/x86_64-linux-gnu/mpi/mpi.h ] || [ -e /usr/include/mpi.h ] || ls /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h >/dev/null 2>&1 || need_apt+=(libopenmpi-dev)
+ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
     sudo_cmd=""

@@ -7,23 +7,36 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mirl-target}"
 bash scripts/setup.sh
 
+shared="${MIRL_SHARED:-../shared}"
+for part in fixtures data; do
+    if [ ! -d "$shared/$part" ]; then
+        echo "scripts/test.sh: $shared/$part is missing: the tests compare with the reference fixtures and" \
+            "restore the photos of the shared folder; set MIRL_SHARED to the folder that holds fixtures/ and data/" >&2
+        exit 1
+    fi
+done
+
 echo "== gates: formatting, lints (native and wasm32, warnings are errors), the library's docs"
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p native-trainer --all-targets --features mpi -- -D warnings
 cargo clippy --locked -p mirl --lib --test web --target wasm32-unknown-unknown --no-default-features --features flex,wgpu -- -D warnings
 # The package's two cores: CPU only (default features) and WebGPU only.
 cargo clippy --locked -p mirl --lib --target wasm32-unknown-unknown -- -D warnings
 cargo clippy --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features wgpu -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p mirl
 
-echo "== the fuzz targets compile (bench/fuzz.sh runs them)"
-cargo check --manifest-path fuzz/Cargo.toml --bins
+echo "== the fuzz targets: a short run of each (bench/fuzz.sh; RUNS=1000000 for a long one)"
+RUNS="${FUZZ_RUNS:-20000}" bash bench/fuzz.sh
 
 echo "== wasm32 build of the library"
 cargo build --locked -p mirl --lib --target wasm32-unknown-unknown --no-default-features --features flex,wgpu
 
 echo "== native tests, the slow tier included (a plain \`cargo test\` skips what trains or runs whole photos)"
 cargo test --locked --workspace -- --include-ignored
+
+echo "== data-parallel training on two MPI ranks of this machine (mpirun -n 2)"
+cargo test --locked -p native-trainer --features mpi --test mpi -- --include-ignored
 
 echo "== browser tests (headless Chromium, flags in webdriver.json)"
 # SwiftShader compiles each WebGPU kernel slowly: allow minutes per test.

@@ -150,7 +150,7 @@ impl PromptIrConfig {
     /// prompt (2 dim + prompt channels); about eight f32 tensors of that width are alive at
     /// the peak.
     pub fn activation_bytes_per_pixel(&self) -> u64 {
-        32 * (2 * self.dim + self.prompts[0].dim) as u64
+        activation_bytes_per_pixel(self.dim, self.prompts[0].dim)
     }
 
     /// Checks every bound and divisibility rule; run before anything is allocated.
@@ -241,3 +241,9 @@ pub const UNUSED_MODULES: [&str; 6] = [
     "reduce_noise_channel_2",
     "reduce_noise_channel_3",
 ];
+
+/// [`PromptIrConfig::activation_bytes_per_pixel`] of a network whose first level has `dim`
+/// channels and whose first prompt `prompt_dim` (a built network knows both).
+pub(crate) fn activation_bytes_per_pixel(dim: usize, prompt_dim: usize) -> u64 {
+    32 * (2 * dim + prompt_dim) as u64
+}

@@ -19,6 +19,13 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A ticket that cannot be written (a tensor safetensors refuses).
+    #[error("cannot write the ticket: {context}")]
+    TicketWrite {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
     /// The ticket was written by a newer or unknown version of the format.
     #[error("unsupported ticket format version {found} (this build reads version {supported})")]
     TicketVersion { found: String, supported: u32 },
@@ -28,6 +35,12 @@ pub enum Error {
     /// An input tensor or image is unusable.
     #[error("invalid input: {0}")]
     Input(String),
+    /// An image with no pixels.
+    #[error("invalid input: the image is empty ({width}x{height})")]
+    EmptyImage { width: u32, height: u32 },
+    /// An image over [`MAX_PIXELS`](crate::pipeline::MAX_PIXELS).
+    #[error("invalid input: the image is {width}x{height} ({:.1} megapixels); the limit is {} megapixels ({limit} pixels)", *width as f64 * *height as f64 / 1e6, *limit as f64 / 1e6)]
+    ImageTooLarge { width: u32, height: u32, limit: u64 },
     /// A JPEG file whose header does not say how it was compressed.
     #[error("invalid JPEG file: {context}")]
     JpegFile {
@@ -51,6 +64,33 @@ pub enum Error {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Error {
+    /// The kind of error as a stable name that callers can branch on: JavaScript's
+    /// `error.code` (js/README.md lists them). Several variants share a kind where a caller
+    /// would handle them alike (every malformed ticket is `INVALID_TICKET`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Config(_) | Error::ConfigJson(_) => "INVALID_CONFIG",
+            Error::Ticket(_) | Error::TicketParse { .. } => "INVALID_TICKET",
+            Error::TicketWrite { .. } => "TICKET_WRITE_FAILED",
+            Error::TicketVersion { .. } => "UNSUPPORTED_TICKET_VERSION",
+            Error::Weights(_) => "WEIGHTS_MISMATCH",
+            Error::Input(_) => "INVALID_INPUT",
+            Error::EmptyImage { .. } => "EMPTY_IMAGE",
+            Error::ImageTooLarge { .. } => "IMAGE_TOO_LARGE",
+            Error::JpegFile { .. } => "INVALID_JPEG",
+            Error::Readback(_) => "BACKEND_FAILED",
+            Error::Image { .. } => "NOT_AN_IMAGE",
+        }
+    }
+
+    /// An [`Error::TicketWrite`] with its cause.
+    pub(crate) fn ticket_write(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::TicketWrite {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
     /// An [`Error::TicketParse`] with its cause.
     pub(crate) fn ticket_parse(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::TicketParse {

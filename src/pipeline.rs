@@ -35,7 +35,7 @@ pub const DEFAULT_TILE: u32 = 512;
 pub const DEFAULT_OVERLAP: u32 = 64;
 /// Smallest tile side accepted.
 pub const MIN_TILE: u32 = 16;
-/// Memory the network's activations may take for one tile; [`tile_for`] keeps tiles within
+/// Memory the network's activations may take for one tile; [`TileSize::within_budget`] keeps tiles within
 /// it. With the tile, a restore needs 4 bytes per pixel of the photo and 12 per pixel of a
 /// row of tiles on top (so a 32-megapixel photo stays well below 1 GB).
 pub const ACTIVATION_BUDGET: u64 = 256 << 20;
@@ -46,9 +46,8 @@ pub const ACTIVATION_BUDGET: u64 = 256 << 20;
 pub struct Options {
     /// What to remove ([`Plan::new`] settles what that is for a photo).
     pub tasks: Tasks,
-    /// Tiles of at most `tile` x `tile` pixels (a multiple of 8, at least 16); `None` for one
-    /// pass over the whole image.
-    pub tile: Option<u32>,
+    /// How large the tiles are.
+    pub tile: TileSize,
     /// The header of the JPEG file the photo was decoded from, where it was one.
     pub jpeg: Option<JpegFile>,
     /// What the photo was found to be, where the caller examined it already (to pick a
@@ -60,11 +59,56 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(tasks: Tasks, tile: Option<u32>) -> Self {
+    pub fn new(tasks: Tasks, tile: TileSize) -> Self {
         Self {
             tasks,
             tile,
             ..Self::default()
+        }
+    }
+}
+
+/// How large a restore's tiles are. [`restore`] and the browser's engine keep them within
+/// the memory budget ([`TileSize::within_budget`]), whatever the caller asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TileSize {
+    /// [`DEFAULT_TILE`].
+    #[default]
+    Default,
+    /// At most this many pixels a side: a multiple of 8, at least [`MIN_TILE`].
+    Side(u32),
+    /// The whole image in one pass, whatever memory that takes (tests, validation crops).
+    Whole,
+}
+
+impl From<Option<u32>> for TileSize {
+    /// A caller's tile side; none: the default.
+    fn from(side: Option<u32>) -> Self {
+        side.map_or(TileSize::Default, TileSize::Side)
+    }
+}
+
+impl TileSize {
+    /// Tiles whose activations fit [`ACTIVATION_BUDGET`] in a network that takes
+    /// `bytes_per_pixel` ([`PromptIrConfig::activation_bytes_per_pixel`]); `Whole` stays whole.
+    pub fn within_budget(self, bytes_per_pixel: u64) -> Self {
+        let cap = max_side(bytes_per_pixel);
+        match self {
+            TileSize::Default => TileSize::Side(DEFAULT_TILE.min(cap)),
+            TileSize::Side(side) => TileSize::Side(side.min(cap)),
+            TileSize::Whole => TileSize::Whole,
+        }
+    }
+
+    /// The side in pixels (`usize::MAX` for the whole image), checked.
+    fn side(self) -> Result<usize> {
+        match self {
+            TileSize::Default => Ok(DEFAULT_TILE as usize),
+            TileSize::Side(t) if t < MIN_TILE || t % 8 != 0 => Err(Error::Input(format!(
+                "tile size {t} must be a multiple of 8 and at least {MIN_TILE}"
+            ))),
+            TileSize::Side(t) => Ok(t as usize),
+            TileSize::Whole => Ok(usize::MAX),
         }
     }
 }
@@ -121,15 +165,14 @@ pub struct Restoration {
 /// Checks an image's size against [`MAX_PIXELS`] and emptiness.
 pub fn check_size(width: u32, height: u32) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(Error::Input(format!(
-            "the image is empty ({width}x{height})"
-        )));
+        return Err(Error::EmptyImage { width, height });
     }
-    let pixels = width as u64 * height as u64;
-    if pixels > MAX_PIXELS {
-        return Err(Error::Input(format!(
-            "the image has {width}x{height} = {pixels} pixels, more than the limit of {MAX_PIXELS}"
-        )));
+    if width as u64 * height as u64 > MAX_PIXELS {
+        return Err(Error::ImageTooLarge {
+            width,
+            height,
+            limit: MAX_PIXELS,
+        });
     }
     Ok(())
 }
@@ -163,19 +206,12 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
 
 /// The largest tile side whose activations fit [`ACTIVATION_BUDGET`] for `config`.
 pub fn max_tile(config: &PromptIrConfig) -> u32 {
-    let side = (ACTIVATION_BUDGET as f64 / config.activation_bytes_per_pixel() as f64).sqrt();
-    ((side as u32) / 8 * 8).max(MIN_TILE)
+    max_side(config.activation_bytes_per_pixel())
 }
 
-/// The tile side for a restore with `config`: the one asked for (0: [`DEFAULT_TILE`]), at
-/// most [`max_tile`], so that no caller can ask for more memory than the budget.
-pub fn tile_for(config: &PromptIrConfig, requested: u32) -> u32 {
-    let tile = if requested == 0 {
-        DEFAULT_TILE
-    } else {
-        requested
-    };
-    tile.min(max_tile(config))
+fn max_side(bytes_per_pixel: u64) -> u32 {
+    let side = (ACTIVATION_BUDGET as f64 / bytes_per_pixel as f64).sqrt();
+    ((side as u32) / 8 * 8).max(MIN_TILE)
 }
 
 /// Index into 0..n of i mirrored at the edges without repeating them (PyTorch's "reflect").
@@ -267,15 +303,7 @@ impl Restoration {
 
     fn with_layout(image: RgbaImage, layout: Layout, options: &Options) -> Result<Self> {
         check_size(image.width(), image.height())?;
-        let tile = match options.tile {
-            Some(t) if t < MIN_TILE || t % 8 != 0 => {
-                return Err(Error::Input(format!(
-                    "tile size {t} must be a multiple of 8 and at least {MIN_TILE}"
-                )))
-            }
-            Some(t) => t as usize,
-            None => usize::MAX,
-        };
+        let tile = options.tile.side()?;
         let (width, height) = (image.width() as usize, image.height() as usize);
         let (padded_w, padded_h) = (width.div_ceil(8) * 8, height.div_ceil(8) * 8);
         let overlap = (DEFAULT_OVERLAP as usize).min(tile / 4 / 8 * 8);
@@ -490,7 +518,13 @@ pub fn restore<B: ModelBackend>(
     mut progress: impl FnMut(usize, usize),
     device: &B::Device,
 ) -> Result<(DynamicImage, Plan)> {
-    let mut job = Restoration::new(img, options)?;
+    let options = Options {
+        tile: options
+            .tile
+            .within_budget(model.activation_bytes_per_pixel()),
+        ..options.clone()
+    };
+    let mut job = Restoration::new(img, &options)?;
     job.set_quality_input(model.reads_quality());
     let total = job.tiles().len();
     for i in 0..total {
@@ -540,7 +574,7 @@ mod tests {
         });
         let img = DynamicImage::ImageRgba8(img);
         for tile in [None, Some(64), Some(48), Some(16)] {
-            let mut job = Restoration::new(&img, &Options::new(Tasks::all(), tile)).unwrap();
+            let mut job = Restoration::new(&img, &Options::new(Tasks::all(), tile.into())).unwrap();
             for i in 0..job.tiles().len() {
                 let (data, _) = job.tile_input(i);
                 job.add_tile_output(i, &data).unwrap();
@@ -550,7 +584,8 @@ mod tests {
         let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(37, 20, |x, y| {
             image::Luma([(x * 7 + y) as u8])
         }));
-        let mut job = Restoration::new(&grey, &Options::new(Tasks::all(), Some(16))).unwrap();
+        let mut job =
+            Restoration::new(&grey, &Options::new(Tasks::all(), TileSize::Side(16))).unwrap();
         for i in 0..job.tiles().len() {
             let (data, _) = job.tile_input(i);
             job.add_tile_output(i, &data).unwrap();
@@ -564,7 +599,8 @@ mod tests {
             image::Rgb([(x * 3) as u8, (y * 5) as u8, 90])
         }));
         for tasks in [Tasks::Auto, Tasks::Only(vec![])] {
-            let job = Restoration::new(&img, &Options::new(tasks.clone(), Some(32))).unwrap();
+            let job =
+                Restoration::new(&img, &Options::new(tasks.clone(), TileSize::Side(32))).unwrap();
             assert!(job.tiles().is_empty() && job.plan().tasks.is_empty());
             assert_eq!(job.finish().unwrap().0, img, "{tasks}");
         }
@@ -594,7 +630,8 @@ mod tests {
     #[test]
     fn tiles_come_in_order_and_all_of_them() {
         let img = DynamicImage::ImageRgb8(RgbImage::new(100, 100));
-        let mut job = Restoration::new(&img, &Options::new(Tasks::all(), Some(32))).unwrap();
+        let mut job =
+            Restoration::new(&img, &Options::new(Tasks::all(), TileSize::Side(32))).unwrap();
         let (data, _) = job.tile_input(1);
         let err = job.add_tile_output(1, &data).unwrap_err().to_string();
         assert!(err.contains("before tile 0"), "{err}");
@@ -608,11 +645,19 @@ mod tests {
     fn tiles_keep_to_the_memory_budget() {
         let tiny = PromptIrConfig::preset("tiny").unwrap();
         let paper = PromptIrConfig::preset("paper").unwrap();
-        assert_eq!(tile_for(&tiny, 0), DEFAULT_TILE);
-        assert_eq!(tile_for(&tiny, 256), 256);
+        let budget = |config: &PromptIrConfig, tile: TileSize| {
+            tile.within_budget(config.activation_bytes_per_pixel())
+        };
+        assert_eq!(
+            budget(&tiny, TileSize::Default),
+            TileSize::Side(DEFAULT_TILE)
+        );
+        assert_eq!(budget(&tiny, TileSize::Side(256)), TileSize::Side(256));
+        assert_eq!(budget(&tiny, TileSize::Whole), TileSize::Whole);
         let cap = max_tile(&paper);
         assert!(cap < DEFAULT_TILE && cap.is_multiple_of(8));
-        assert_eq!(tile_for(&paper, 4096), cap);
+        assert_eq!(budget(&paper, TileSize::Side(4096)), TileSize::Side(cap));
+        assert_eq!(budget(&paper, TileSize::Default), TileSize::Side(cap));
         for config in [tiny, paper] {
             let side = max_tile(&config) as u64;
             assert!(side * side * config.activation_bytes_per_pixel() <= ACTIVATION_BUDGET);
@@ -642,16 +687,22 @@ mod tests {
     #[test]
     fn bad_sizes_are_refused() {
         let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 5));
-        assert!(Restoration::new(&empty, &Options::new(Tasks::all(), None))
-            .err()
-            .expect("refused")
-            .to_string()
-            .contains("empty"));
+        assert!(matches!(
+            Restoration::new(&empty, &Options::new(Tasks::all(), TileSize::Whole)),
+            Err(Error::EmptyImage {
+                width: 0,
+                height: 5
+            })
+        ));
         let img = DynamicImage::ImageRgb8(RgbImage::new(16, 16));
-        assert!(Restoration::new(&img, &Options::new(Tasks::all(), Some(20))).is_err());
-        assert!(check_size(40_000, 1_000)
-            .unwrap_err()
+        assert!(matches!(
+            Restoration::new(&img, &Options::new(Tasks::all(), TileSize::Side(20))),
+            Err(Error::Input(_))
+        ));
+        let too_large = check_size(40_000, 1_000).unwrap_err();
+        assert_eq!(too_large.code(), "IMAGE_TOO_LARGE");
+        assert!(too_large
             .to_string()
-            .contains("32000000"));
+            .contains("the limit is 32 megapixels (32000000 pixels)"));
     }
 }

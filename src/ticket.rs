@@ -23,7 +23,6 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// How the values of a ticket are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// 4 bytes a value; every non-zero value round-trips bit-exactly (zeros decode as +0.0).
@@ -36,6 +35,10 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// Every precision; [`Precision::name`] is the one spelling of each (the file, the
+    /// command line, `mirl.d.ts`, which a test compares).
+    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::Int8];
+
     pub fn name(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
@@ -64,14 +67,27 @@ impl Precision {
 impl std::str::FromStr for Precision {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "f16" => Ok(Precision::F16),
-            "int8" => Ok(Precision::Int8),
-            other => Err(Error::Ticket(format!(
-                "unknown precision {other:?} (use f32, f16 or int8)"
-            ))),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|p| p.name()).collect();
+                Error::Ticket(format!(
+                    "unknown precision {s:?} (use {})",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for Precision {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 
@@ -145,9 +161,17 @@ pub struct LayerInfo {
     pub bytes: usize,
 }
 
-/// Everything `inspect` reports about a ticket.
+/// Everything `inspect` reports about a ticket: the figures of the whole, and per layer.
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketInfo {
+    #[serde(flatten)]
+    pub summary: TicketSummary,
+    pub layers: Vec<LayerInfo>,
+}
+
+/// A ticket's figures as a whole: what `inspect` prints first and the browser's `info()` gives.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketSummary {
     pub format_version: u32,
     pub precision: Precision,
     pub config: PromptIrConfig,
@@ -160,8 +184,8 @@ pub struct TicketInfo {
     pub density: f64,
     /// prunable_nonzero / prunable
     pub prunable_density: f64,
+    /// Size of the ticket file.
     pub file_bytes: usize,
-    pub layers: Vec<LayerInfo>,
 }
 
 fn ticket_err(msg: impl Into<String>) -> Error {
@@ -266,7 +290,7 @@ impl Ticket {
             .map(|(k, (dtype, shape, bytes))| {
                 TensorView::new(*dtype, shape.clone(), bytes)
                     .map(|v| (k.clone(), v))
-                    .map_err(|e| Error::ticket_parse(format!("cannot store {k}"), e))
+                    .map_err(|e| Error::ticket_write(format!("cannot store {k}"), e))
             })
             .collect::<Result<Vec<_>>>()?;
         metadata.insert(
@@ -275,7 +299,7 @@ impl Ticket {
         );
         safetensors::serialize(views, Some(metadata))
             .map(sort_header)
-            .map_err(|e| Error::ticket_parse("cannot serialise", e))
+            .map_err(|e| Error::ticket_write("cannot serialise", e))
     }
 
     /// Reads and fully validates a `.mirl` file: structure, version, checksum, config bounds
@@ -325,7 +349,7 @@ impl Ticket {
                 bytes,
             });
         }
-        TicketInfo {
+        let summary = TicketSummary {
             format_version: FORMAT_VERSION,
             precision: self.precision,
             config: self.config.clone(),
@@ -337,8 +361,8 @@ impl Ticket {
             density: nz as f64 / parameters.max(1) as f64,
             prunable_density: prunable_nz as f64 / prunable.max(1) as f64,
             file_bytes,
-            layers,
-        }
+        };
+        TicketInfo { summary, layers }
     }
 }
 
@@ -451,21 +475,76 @@ pub fn checksum<'a>(
     tensors.sort_by(|a, b| a.0.cmp(b.0));
     for (name, view) in tensors {
         hasher.update(name.as_bytes());
-        hasher.update(format!("{:?}{:?}", view.dtype(), view.shape()).as_bytes());
+        hasher.update(dtype_and_shape(view.dtype(), view.shape()).as_bytes());
         hasher.update(view.data());
     }
     format!("crc32:{:08x}", hasher.finalize())
 }
 
-/// Decodes a ticket and, per parameter, whether it was stored sparse and its bytes in the file.
+/// A tensor's dtype and shape as the checksum hashes them: `F32[3, 48, 3, 3]`. Written out
+/// here, not taken from the `Debug` text of safetensors' types, which a dependency update may
+/// change; the text is what that `Debug` gave when the format was made, so tickets keep
+/// their checksums.
+fn dtype_and_shape(dtype: Dtype, shape: &[usize]) -> String {
+    let name = match dtype {
+        Dtype::U8 => "U8",
+        Dtype::I8 => "I8",
+        Dtype::F16 => "F16",
+        Dtype::F32 => "F32",
+        // No ticket holds another dtype (decode refuses it): any stable name will do.
+        other => return format!("{other:?}{shape:?}"),
+    };
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("{name}[{}]", dims.join(", "))
+}
+
 /// How each tensor is stored in a file: (sparse, bytes).
 type Stored = BTreeMap<String, (bool, usize)>;
 
+/// The metadata of a ticket file, checked: what it says of the tensors.
+struct Header {
+    precision: Precision,
+    config: PromptIrConfig,
+    provenance: Provenance,
+    /// The dense shape of each parameter stored sparse.
+    sparse_shapes: BTreeMap<String, Vec<usize>>,
+}
+
+/// Decodes a ticket and, per parameter, whether it was stored sparse and its bytes in the file.
 fn decode(bytes: &[u8]) -> Result<(Ticket, Stored)> {
     let unreadable = |e| Error::ticket_parse("not a readable safetensors file (truncated?)", e);
     let st = SafeTensors::deserialize(bytes).map_err(unreadable)?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(unreadable)?;
-    let metadata = header.metadata().clone().unwrap_or_default();
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(unreadable)?;
+    let header = read_header(&metadata.metadata().clone().unwrap_or_default(), &st)?;
+    let mut params = NamedParams::new();
+    let mut stored = Stored::new();
+    let mut used = 0;
+    for (name, shape) in header.config.parameter_shapes() {
+        let param = decode_param(&st, &header, &name, &shape)?;
+        used += param.tensors;
+        stored.insert(name.clone(), (param.sparse, param.file_bytes));
+        params.insert(name, HostTensor::new(shape, param.data));
+    }
+    if used != st.len() {
+        return Err(unexpected_tensors(&header.config, &st));
+    }
+    let Header {
+        precision,
+        config,
+        provenance,
+        ..
+    } = header;
+    let ticket = Ticket {
+        config,
+        provenance,
+        precision,
+        params,
+    };
+    Ok((ticket, stored))
+}
+
+/// Checks the metadata (format, version, checksum over `st`) and parses what it says.
+fn read_header(metadata: &HashMap<String, String>, st: &SafeTensors<'_>) -> Result<Header> {
     let get = |key: &str| {
         metadata
             .get(key)
@@ -485,7 +564,7 @@ fn decode(bytes: &[u8]) -> Result<(Ticket, Stored)> {
         });
     }
     let views = st.tensors();
-    let expected_sum = checksum(&metadata, views.iter().map(|(k, v)| (k.as_str(), v)));
+    let expected_sum = checksum(metadata, views.iter().map(|(k, v)| (k.as_str(), v)));
     // Fuzzing builds skip the comparison so that mutated files reach the checks behind it.
     if get("checksum")? != &expected_sum && !cfg!(fuzzing) {
         return Err(ticket_err(format!(
@@ -493,122 +572,133 @@ fn decode(bytes: &[u8]) -> Result<(Ticket, Stored)> {
             get("checksum")?
         )));
     }
-    let precision: Precision = get("precision")?.parse()?;
-    let config = PromptIrConfig::from_json(get("config")?)?;
-    let provenance: Provenance = serde_json::from_str(get("provenance")?)
-        .map_err(|e| Error::ticket_parse("provenance is not valid JSON", e))?;
-    let sparse_shapes: BTreeMap<String, Vec<usize>> =
-        serde_json::from_str(get("sparse_shapes")?)
-            .map_err(|e| Error::ticket_parse("sparse_shapes is not valid JSON", e))?;
+    Ok(Header {
+        precision: get("precision")?.parse()?,
+        config: PromptIrConfig::from_json(get("config")?)?,
+        provenance: serde_json::from_str(get("provenance")?)
+            .map_err(|e| Error::ticket_parse("provenance is not valid JSON", e))?,
+        sparse_shapes: serde_json::from_str(get("sparse_shapes")?)
+            .map_err(|e| Error::ticket_parse("sparse_shapes is not valid JSON", e))?,
+    })
+}
 
-    let mut params = NamedParams::new();
-    let mut stored = BTreeMap::new();
-    let mut used = 0usize;
-    for (name, shape) in config.parameter_shapes() {
-        let n: usize = shape.iter().product();
-        let tensor = |suffix: &str| st.tensor(&format!("{name}{suffix}")).ok();
-        let scale = if precision == Precision::Int8 {
-            let s = tensor(".scale")
-                .ok_or_else(|| ticket_err(format!("{name}: int8 ticket lacks {name}.scale")))?;
-            used += 1;
-            let v = decode_values(&name, ".scale", &s, Precision::F32, 1.0)?;
-            match v.as_slice() {
-                [s] if s.is_finite() && *s > 0.0 => *s,
-                _ => {
-                    return Err(ticket_err(format!(
-                        "{name}.scale must be one positive finite f32"
-                    )))
-                }
-            }
-        } else {
-            1.0
-        };
-        let (data, sparse, file_bytes) = if let Some(dense) = tensor("") {
-            used += 1;
-            if dense.shape() != shape.as_slice() {
+/// One parameter as a ticket stores it, decoded.
+struct DecodedParam {
+    data: Vec<f32>,
+    sparse: bool,
+    /// Bytes of tensor data it takes in the file.
+    file_bytes: usize,
+    /// Tensors of the file it takes (dense or mask and values, and an int8 scale).
+    tensors: usize,
+}
+
+/// Decodes parameter `name` of `shape`: dense, or from its mask and values.
+fn decode_param(
+    st: &SafeTensors<'_>,
+    header: &Header,
+    name: &str,
+    shape: &[usize],
+) -> Result<DecodedParam> {
+    let precision = header.precision;
+    let tensor = |suffix: &str| st.tensor(&format!("{name}{suffix}")).ok();
+    let scale = if precision == Precision::Int8 {
+        let s = tensor(".scale")
+            .ok_or_else(|| ticket_err(format!("{name}: int8 ticket lacks {name}.scale")))?;
+        match decode_values(name, ".scale", &s, Precision::F32, 1.0)?.as_slice() {
+            [s] if s.is_finite() && *s > 0.0 => *s,
+            _ => {
                 return Err(ticket_err(format!(
-                    "{name} has shape {:?}, the config needs {shape:?}",
-                    dense.shape()
-                )));
+                    "{name}.scale must be one positive finite f32"
+                )))
             }
-            (
-                decode_values(&name, "", &dense, precision, scale)?,
-                false,
-                dense.data().len(),
-            )
-        } else {
-            let (Some(mask), Some(values)) = (tensor(".mask"), tensor(".values")) else {
-                return Err(ticket_err(format!(
-                    "missing tensor {name} (neither dense nor {name}.mask + {name}.values)"
-                )));
-            };
-            used += 2;
-            if sparse_shapes.get(&name) != Some(&shape) {
-                return Err(ticket_err(format!(
-                    "{name} has shape {:?} in sparse_shapes, the config needs {shape:?}",
-                    sparse_shapes.get(&name)
-                )));
-            }
-            if mask.dtype() != Dtype::U8 || mask.shape() != [n.div_ceil(8)] {
-                return Err(ticket_err(format!(
-                    "{name}.mask must be U8 [{}], found {:?} {:?}",
-                    n.div_ceil(8),
-                    mask.dtype(),
-                    mask.shape()
-                )));
-            }
-            let bits = mask.data();
-            let popcount: usize = bits.iter().map(|b| b.count_ones() as usize).sum();
-            if !n.is_multiple_of(8) && bits[n / 8] >> (n % 8) != 0 {
-                return Err(ticket_err(format!(
-                    "{name}.mask has bits set past the tensor's {n} elements"
-                )));
-            }
-            let vals = decode_values(&name, ".values", &values, precision, scale)?;
-            if vals.len() != popcount {
-                return Err(ticket_err(format!(
-                    "{name}: mask has {popcount} set bits but there are {} values",
-                    vals.len()
-                )));
-            }
-            let mut data = vec![0.0f32; n];
-            let mut it = vals.into_iter();
-            for (i, slot) in data.iter_mut().enumerate() {
-                if bits[i / 8] >> (i % 8) & 1 == 1 {
-                    *slot = it.next().expect("popcount checked");
-                }
-            }
-            (data, true, bits.len() + values.data().len())
-        };
-        let scale_bytes = if precision == Precision::Int8 { 4 } else { 0 };
-        stored.insert(name.clone(), (sparse, file_bytes + scale_bytes));
-        params.insert(name, HostTensor::new(shape, data));
+        }
+    } else {
+        1.0
+    };
+    let (scale_tensors, scale_bytes) = if precision == Precision::Int8 {
+        (1, 4)
+    } else {
+        (0, 0)
+    };
+    if let Some(dense) = tensor("") {
+        if dense.shape() != shape {
+            return Err(ticket_err(format!(
+                "{name} has shape {:?}, the config needs {shape:?}",
+                dense.shape()
+            )));
+        }
+        return Ok(DecodedParam {
+            data: decode_values(name, "", &dense, precision, scale)?,
+            sparse: false,
+            file_bytes: dense.data().len() + scale_bytes,
+            tensors: 1 + scale_tensors,
+        });
     }
-    if used != st.len() {
-        let known: std::collections::HashSet<String> = config
-            .parameter_shapes()
-            .into_iter()
-            .flat_map(|(n, _)| ["", ".mask", ".values", ".scale"].map(|s| format!("{n}{s}")))
-            .collect();
-        let extra: Vec<String> = st
-            .names()
-            .into_iter()
-            .filter(|n| !known.contains(*n))
-            .map(str::to_string)
-            .collect();
+    let (Some(mask), Some(values)) = (tensor(".mask"), tensor(".values")) else {
         return Err(ticket_err(format!(
-            "unexpected tensors for this config: {}",
-            extra.join(", ")
+            "missing tensor {name} (neither dense nor {name}.mask + {name}.values)"
+        )));
+    };
+    if header.sparse_shapes.get(name).map(Vec::as_slice) != Some(shape) {
+        return Err(ticket_err(format!(
+            "{name} has shape {:?} in sparse_shapes, the config needs {shape:?}",
+            header.sparse_shapes.get(name)
         )));
     }
-    Ok((
-        Ticket {
-            config,
-            provenance,
-            precision,
-            params,
-        },
-        stored,
+    let n: usize = shape.iter().product();
+    if mask.dtype() != Dtype::U8 || mask.shape() != [n.div_ceil(8)] {
+        return Err(ticket_err(format!(
+            "{name}.mask must be U8 [{}], found {:?} {:?}",
+            n.div_ceil(8),
+            mask.dtype(),
+            mask.shape()
+        )));
+    }
+    let bits = mask.data();
+    let popcount: usize = bits.iter().map(|b| b.count_ones() as usize).sum();
+    if !n.is_multiple_of(8) && bits[n / 8] >> (n % 8) != 0 {
+        return Err(ticket_err(format!(
+            "{name}.mask has bits set past the tensor's {n} elements"
+        )));
+    }
+    let vals = decode_values(name, ".values", &values, precision, scale)?;
+    if vals.len() != popcount {
+        return Err(ticket_err(format!(
+            "{name}: mask has {popcount} set bits but there are {} values",
+            vals.len()
+        )));
+    }
+    let mut data = vec![0.0f32; n];
+    let mut it = vals.into_iter();
+    for (i, slot) in data.iter_mut().enumerate() {
+        if bits[i / 8] >> (i % 8) & 1 == 1 {
+            *slot = it.next().expect("popcount checked");
+        }
+    }
+    Ok(DecodedParam {
+        data,
+        sparse: true,
+        file_bytes: bits.len() + values.data().len() + scale_bytes,
+        tensors: 2 + scale_tensors,
+    })
+}
+
+/// The error for a file holding tensors that no parameter of `config` explains.
+fn unexpected_tensors(config: &PromptIrConfig, st: &SafeTensors<'_>) -> Error {
+    let known: std::collections::HashSet<String> = config
+        .parameter_shapes()
+        .into_iter()
+        .flat_map(|(n, _)| ["", ".mask", ".values", ".scale"].map(|s| format!("{n}{s}")))
+        .collect();
+    let extra: Vec<String> = st
+        .names()
+        .into_iter()
+        .filter(|n| !known.contains(*n))
+        .map(str::to_string)
+        .collect();
+    ticket_err(format!(
+        "unexpected tensors for this config: {}",
+        extra.join(", ")
     ))
 }
 

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use burn::backend::Flex;
 use burn::tensor::Tensor;
 use image::{DynamicImage, Rgba, RgbaImage};
-use mirl::pipeline::{Options, Restoration, DEFAULT_TILE};
+use mirl::pipeline::{Options, Restoration, TileSize, DEFAULT_TILE};
 use mirl::tasks::Tasks;
 use mirl::PromptIrConfig;
 
@@ -88,7 +88,7 @@ fn a_tiled_restore_adds_one_row_of_tiles() {
     let expected = photo.clone();
     let (out, peak) = peak_of(|| {
         let mut job =
-            Restoration::from_rgba(photo, &Options::new(Tasks::all(), Some(DEFAULT_TILE))).unwrap();
+            Restoration::from_rgba(photo, &Options::new(Tasks::all(), TileSize::Default)).unwrap();
         for i in 0..job.tiles().len() {
             let (data, _) = job.tile_input(i);
             job.add_tile_output(i, &data).unwrap();

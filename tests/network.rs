@@ -179,7 +179,7 @@ fn a_network_that_reads_the_quantization_takes_its_planes() {
     use image::DynamicImage;
     use mirl::degrade::JpegSettings;
     use mirl::jpeg_file::JpegFile;
-    use mirl::pipeline::{restore, Options};
+    use mirl::pipeline::{restore, Options, TileSize};
     use mirl::tasks::Tasks;
     type B = burn::backend::Flex;
     let device = Default::default();
@@ -211,7 +211,7 @@ fn a_network_that_reads_the_quantization_takes_its_planes() {
             jpeg: Some(
                 JpegFile::read(&JpegSettings::new(quality).encode(&photo).unwrap()).unwrap(),
             ),
-            ..Options::new(Tasks::all(), None)
+            ..Options::new(Tasks::all(), TileSize::Whole)
         };
         restore(
             &model,
@@ -227,4 +227,39 @@ fn a_network_that_reads_the_quantization_takes_its_planes() {
     assert_ne!(restored(20), restored(80), "the planes reach the network");
     // The reference's configs do not have the setting, and read as without it.
     assert!(!config("promptir-tiny").quality_map);
+}
+
+/// `pipeline::restore` keeps tiles within the memory budget whatever the caller asks: a tile
+/// side over the network's cap is cut to it (more tiles), and the default is too.
+#[test]
+fn restores_keep_tiles_within_the_memory_budget() {
+    use image::DynamicImage;
+    use mirl::pipeline::{max_tile, restore, Options, TileSize};
+    use mirl::tasks::Tasks;
+    type B = burn::backend::Flex;
+    let device = Default::default();
+    let tiny = PromptIrConfig::preset("tiny").unwrap();
+    let model = tiny.init::<B>(&device);
+    assert_eq!(
+        model.activation_bytes_per_pixel(),
+        tiny.activation_bytes_per_pixel()
+    );
+    let cap = max_tile(&tiny) as usize;
+    // Wider than the cap, one tile high: one tile if the asked side were taken.
+    let photo = DynamicImage::ImageRgb8(image::RgbImage::new(cap as u32 + 64, 16));
+    let tiles = |tile: TileSize| {
+        let mut total = 0;
+        restore(
+            &model,
+            &photo,
+            &Options::new(Tasks::all(), tile),
+            |_, n| total = n,
+            &device,
+        )
+        .unwrap();
+        total
+    };
+    assert_eq!(tiles(TileSize::Whole), 1);
+    assert_eq!(tiles(TileSize::Side(4096)), 2, "the asked side is capped");
+    assert!(tiles(TileSize::Side(256)) > 2);
 }

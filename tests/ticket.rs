@@ -152,15 +152,18 @@ fn inspect_counts_parameters_and_density() {
     let bytes = ticket(Precision::F16).to_bytes().unwrap();
     let info = Ticket::inspect(&bytes).unwrap();
     let cfg = PromptIrConfig::preset("tiny").unwrap();
-    assert_eq!(info.parameters, cfg.num_parameters());
+    assert_eq!(info.summary.parameters, cfg.num_parameters());
     assert_eq!(info.layers.len(), cfg.parameter_shapes().len());
     assert!(
-        (info.prunable_density - 0.2).abs() < 0.01,
+        (info.summary.prunable_density - 0.2).abs() < 0.01,
         "{}",
-        info.prunable_density
+        info.summary.prunable_density
     );
-    assert_eq!(info.density, info.nonzero as f64 / info.parameters as f64);
-    assert_eq!(info.file_bytes, bytes.len());
+    assert_eq!(
+        info.summary.density,
+        info.summary.nonzero as f64 / info.summary.parameters as f64
+    );
+    assert_eq!(info.summary.file_bytes, bytes.len());
     let json = serde_json::to_value(&info).unwrap();
     for key in [
         "parameters",

@@ -109,7 +109,7 @@ async fn restore_tiled(backend: &str) -> Vec<u8> {
             input.into_raw(),
             w,
             h,
-            32,
+            Some(32),
             "all".into(),
             None,
             JsValue::UNDEFINED,
@@ -151,36 +151,42 @@ async fn tiled_restore_equals_the_native_pipeline_on_webgpu() {
     assert_matches_native(&restore_tiled("webgpu").await, "webgpu");
 }
 
-fn message(e: wasm_bindgen::JsError) -> String {
-    let v: wasm_bindgen::JsValue = e.into();
-    js_sys::Error::from(v).message().into()
+/// A JavaScript error's `code` and message.
+fn error(e: JsValue) -> (String, String) {
+    let code = js_sys::Reflect::get(&e, &"code".into()).unwrap();
+    let message = js_sys::Error::from(e).message().into();
+    (code.as_string().expect("the error has a code"), message)
 }
 
 #[wasm_bindgen_test]
 async fn bad_tickets_are_clear_errors() {
     let mut good = fixture_ticket().to_bytes().unwrap();
     let garbage = b"not a ticket at all".to_vec();
-    let msg = message(Engine::create(garbage, "cpu".into()).await.err().unwrap());
+    let (code, msg) = error(Engine::create(garbage, "cpu".into()).await.err().unwrap());
+    assert_eq!(code, "INVALID_TICKET", "{msg}");
     assert!(msg.contains("ticket") || msg.contains("header"), "{msg}");
 
     let n = good.len();
     good[n - 3] ^= 0xff;
-    let msg = message(Engine::create(good, "cpu".into()).await.err().unwrap());
+    let (code, msg) = error(Engine::create(good, "cpu".into()).await.err().unwrap());
+    assert_eq!(code, "INVALID_TICKET", "{msg}");
     assert!(msg.contains("checksum"), "{msg}");
 
-    let msg = message(
+    let (code, msg) = error(
         Engine::bundled("allinone".into(), "tpu".into())
             .await
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "INVALID_INPUT", "{msg}");
     assert!(msg.contains("unknown backend"), "{msg}");
-    let msg = message(
+    let (code, msg) = error(
         Engine::bundled("default".into(), "cpu".into())
             .await
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "INVALID_INPUT", "{msg}");
     assert!(msg.contains("use allinone or osn"), "{msg}");
 }
 
@@ -210,7 +216,7 @@ async fn a_jpeg_is_restored_with_the_osn_ticket() {
     assert_eq!(ticket.as_string().as_deref(), Some("osn"));
     let engine = Engine::bundled("osn".into(), "cpu".into()).await.unwrap();
     let job = engine
-        .start(rgba.into_raw(), w, h, 0, "auto".into(), None, chosen)
+        .start(rgba.into_raw(), w, h, None, "auto".into(), None, chosen)
         .unwrap();
     for i in 0..job.tiles() {
         JsFuture::from(job.run(i)).await.unwrap();
@@ -226,11 +232,12 @@ async fn a_jpeg_is_restored_with_the_osn_ticket() {
         Some("the photo is a JPEG file (quality 30)")
     );
     // A bad choice is named.
-    let msg = message(
+    let (code, msg) = error(
         choose_ticket(vec![0; 16], 2, 2, "auto".into(), None, "best".into())
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "INVALID_INPUT", "{msg}");
     assert!(msg.contains("unknown ticket \"best\""), "{msg}");
 }
 
@@ -239,13 +246,13 @@ async fn bad_images_are_clear_errors() {
     let engine = Engine::bundled("allinone".into(), "cpu".into())
         .await
         .unwrap();
-    let msg = message(
+    let (code, msg) = error(
         engine
             .start(
                 vec![0; 12],
                 2,
                 2,
-                0,
+                None,
                 "auto".into(),
                 None,
                 JsValue::UNDEFINED,
@@ -253,21 +260,31 @@ async fn bad_images_are_clear_errors() {
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "INVALID_INPUT", "{msg}");
     assert!(msg.contains("16 bytes"), "{msg}");
-    let msg = message(
+    let (code, msg) = error(
         engine
-            .start(Vec::new(), 0, 0, 0, "auto".into(), None, JsValue::UNDEFINED)
+            .start(
+                Vec::new(),
+                0,
+                0,
+                None,
+                "auto".into(),
+                None,
+                JsValue::UNDEFINED,
+            )
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "EMPTY_IMAGE", "{msg}");
     assert!(msg.contains("empty"), "{msg}");
-    let msg = message(
+    let (code, msg) = error(
         engine
             .start(
                 Vec::new(),
                 10_000,
                 10_000,
-                0,
+                None,
                 "auto".into(),
                 None,
                 JsValue::UNDEFINED,
@@ -275,16 +292,18 @@ async fn bad_images_are_clear_errors() {
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "IMAGE_TOO_LARGE", "{msg}");
     assert!(msg.contains("limit"), "{msg}");
-    let msg = message(degrade_rgba(vec![0; 16], 2, 2, "snow", 0).err().unwrap());
+    let (code, msg) = error(degrade_rgba(vec![0; 16], 2, 2, "snow", 0).err().unwrap());
+    assert_eq!(code, "INVALID_INPUT", "{msg}");
     assert!(msg.contains("snow"), "{msg}");
-    let msg = message(
+    let (code, msg) = error(
         engine
             .start(
                 vec![0; 16],
                 2,
                 2,
-                0,
+                None,
                 "blur".into(),
                 None,
                 JsValue::UNDEFINED,
@@ -292,15 +311,16 @@ async fn bad_images_are_clear_errors() {
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "INVALID_INPUT", "{msg}");
     assert!(msg.contains("unknown task \"blur\""), "{msg}");
     // A JPEG file whose header does not read is named as such.
-    let msg = message(
+    let (code, msg) = error(
         engine
             .start(
                 vec![0; 16],
                 2,
                 2,
-                0,
+                None,
                 "auto".into(),
                 Some(vec![0xFF, 0xD8, 0xFF, 0xDB, 0, 4]),
                 JsValue::UNDEFINED,
@@ -308,6 +328,7 @@ async fn bad_images_are_clear_errors() {
             .err()
             .unwrap(),
     );
+    assert_eq!(code, "INVALID_JPEG", "{msg}");
     assert!(msg.contains("invalid JPEG file"), "{msg}");
     // The engine still works after errors.
     let job = engine
@@ -315,7 +336,7 @@ async fn bad_images_are_clear_errors() {
             vec![128; 16 * 16 * 4],
             16,
             16,
-            0,
+            None,
             "all".into(),
             None,
             JsValue::UNDEFINED,
@@ -329,7 +350,7 @@ async fn bad_images_are_clear_errors() {
             vec![128; 16 * 16 * 4],
             16,
             16,
-            0,
+            None,
             "auto".into(),
             None,
             JsValue::UNDEFINED,
@@ -353,7 +374,7 @@ async fn large_photos_are_tiled_by_default() {
             vec![128; w * h * 4],
             w as u32,
             h as u32,
-            0,
+            None,
             "all".into(),
             None,
             JsValue::UNDEFINED,

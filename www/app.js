@@ -61,7 +61,7 @@ function showTicket(r) {
     ['Network', `PromptIR, width ${info.config.dim}`],
     ['Parameters', info.parameters.toLocaleString('en')],
     ['Kept (non-zero)', `${info.nonzero.toLocaleString('en')} (${(100 * info.density).toFixed(1)}%)`],
-    ['Ticket', `${(info.bytes / 1024).toFixed(0)} KB, ${info.precision}`],
+    ['Ticket', `${(info.file_bytes / 1024).toFixed(0)} KB, ${info.precision}`],
     ['Running on', backendName(r.backend)],
   ];
   $('ticket').replaceChildren(

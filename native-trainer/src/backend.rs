@@ -72,18 +72,25 @@ pub fn dispatch<W: WithBackend>(kind: BackendKind, work: W) -> Result<W::Output>
     }
 }
 
-pub fn dispatch_autodiff<W: WithAutodiff>(kind: BackendKind, work: W) -> Result<()> {
+/// Runs `work` with gradients on `kind`, on its GPU number `gpu` where it has several (one
+/// per rank of a machine; the CPU backend has one device).
+pub fn dispatch_autodiff<W: WithAutodiff>(kind: BackendKind, gpu: usize, work: W) -> Result<()> {
+    let _ = gpu;
     match kind {
         BackendKind::Cpu => work.run::<Autodiff<burn::backend::Flex>>(Default::default()),
         BackendKind::Wgpu => {
             #[cfg(feature = "wgpu")]
-            return work.run::<Autodiff<burn::backend::Wgpu>>(Default::default());
+            return work.run::<Autodiff<burn::backend::Wgpu>>(match gpu {
+                0 => Default::default(),
+                n => burn::backend::wgpu::WgpuDevice::DiscreteGpu(n),
+            });
             #[cfg(not(feature = "wgpu"))]
             missing("wgpu")
         }
         BackendKind::Cuda => {
             #[cfg(feature = "cuda")]
-            return work.run::<Autodiff<burn::backend::Cuda>>(Default::default());
+            return work
+                .run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::new(gpu));
             #[cfg(not(feature = "cuda"))]
             missing("cuda")
         }

@@ -2,6 +2,7 @@
 //! batches of (degraded, clean) crops made on worker threads. Every batch is a pure function of
 //! (seed, round, step), so a resumed run sees exactly the data an uninterrupted one would.
 
+use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -113,6 +114,18 @@ pub struct TaskMix {
     pub tasks: Vec<(String, Degradation, f64)>,
 }
 
+/// As the run's settings record it: every task with its weight, `noise@1,osn@2`.
+impl std::fmt::Display for TaskMix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let items: Vec<String> = self
+            .tasks
+            .iter()
+            .map(|(n, _, w)| format!("{n}@{w}"))
+            .collect();
+        f.write_str(&items.join(","))
+    }
+}
+
 impl FromStr for TaskMix {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -198,7 +211,9 @@ impl Batch {
 /// What a batch is made of.
 #[derive(Clone)]
 pub struct BatchSpec {
-    pub batch: usize,
+    /// The crops of the batch this process makes: all of them, or its rank's share
+    /// (`Ranks::share`). Each crop is the same whichever process makes it.
+    pub crops: Range<usize>,
     pub crop: u32,
     pub seed: u64,
     /// Whether the input carries the quality planes (the network reads them).
@@ -252,9 +267,10 @@ pub fn make_batch(
     let c = spec.crop as usize;
     let plane = c * c;
     let planes = if spec.quality_map { QUALITY_PLANES } else { 0 };
-    let mut input = vec![0.0f32; spec.batch * (3 + planes) * plane];
-    let mut target = vec![0.0f32; spec.batch * 3 * plane];
-    for i in 0..spec.batch {
+    let n = spec.crops.len();
+    let mut input = vec![0.0f32; n * (3 + planes) * plane];
+    let mut target = vec![0.0f32; n * 3 * plane];
+    for (k, i) in spec.crops.clone().enumerate() {
         let mut rng = Pcg64Mcg::seed_from_u64(mix_seed(&[spec.seed, round as u64, step, i as u64]));
         let photo = &photos[rng.random_range(0..photos.len())];
         let (w, h) = photo.image.dimensions();
@@ -286,7 +302,7 @@ pub fn make_batch(
         );
         let degraded = imageops::crop_imm(&out.image, ox, oy, spec.crop, spec.crop).to_image();
         let clean = imageops::crop_imm(&out.reference, ox, oy, spec.crop, spec.crop).to_image();
-        let (base_in, base_out) = (i * (3 + planes) * plane, i * 3 * plane);
+        let (base_in, base_out) = (k * (3 + planes) * plane, k * 3 * plane);
         for (p, (d, t)) in degraded.pixels().zip(clean.pixels()).enumerate() {
             for ch in 0..3 {
                 input[base_in + ch * plane + p] = d[ch] as f32 / 255.0;
@@ -307,7 +323,7 @@ pub fn make_batch(
     Ok(Batch {
         input,
         target,
-        shape: [spec.batch, 3, c, c],
+        shape: [n, 3, c, c],
         planes,
     })
 }
@@ -397,7 +413,7 @@ mod tests {
     fn the_clean_task_leaves_photos_as_they_are() {
         let mix: TaskMix = "clean".parse().unwrap();
         let spec = BatchSpec {
-            batch: 2,
+            crops: 0..2,
             crop: 16,
             seed: 3,
             quality_map: false,
@@ -442,7 +458,7 @@ mod tests {
             })
             .collect();
         let spec = BatchSpec {
-            batch: 3,
+            crops: 0..3,
             crop: 32,
             seed: 5,
             quality_map: false,
@@ -468,7 +484,7 @@ mod tests {
         let photos = Arc::new(photos());
         let mix: TaskMix = "noise:25,jpeg:20".parse().unwrap();
         let spec = BatchSpec {
-            batch: 2,
+            crops: 0..2,
             crop: 16,
             seed: 7,
             quality_map: false,

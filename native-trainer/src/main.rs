@@ -6,6 +6,7 @@ mod commands;
 mod data;
 mod fsio;
 mod imageio;
+mod ranks;
 mod train;
 mod weights;
 
@@ -24,7 +25,7 @@ use clap::{Parser, Subcommand};
     arg_required_else_help = true,
     after_help = "\
 To make a ticket, train one (about 10 minutes on 2 CPU cores):
-  native-trainer train --data ../shared/data/train/cbsd432 --out runs/quick --preset quick
+  native-trainer train --data ../shared/data/train/cbsd432 --out runs/quick --recipe quick
 The ticket is runs/quick/round-02.mirl; runs/quick/report.md shows each round. Or convert
 PyTorch PromptIR/MIR-L weights:
   native-trainer import WEIGHTS --config CONFIG.json -o T.mirl
@@ -48,6 +49,7 @@ enum Command {
     Degrade(commands::degrade::Args),
     Metrics(commands::metrics::Args),
     Eval(commands::eval::Args),
+    Runs(commands::runs::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Degrade(args) => commands::degrade::run(args),
         Command::Metrics(args) => commands::metrics::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Runs(args) => commands::runs::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

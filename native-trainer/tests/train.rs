@@ -4,29 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{err, ok, shared};
+use common::{err, ok, progress, training_photos as data};
 use mirl::config::is_prunable;
 use mirl::ticket::Ticket;
-
-/// A training folder of 4 CBSD432 photos (3 to train on, 1 held out).
-fn data(dir: &Path) -> PathBuf {
-    let src = shared().join("data/train/cbsd432");
-    let mut photos: Vec<PathBuf> = std::fs::read_dir(&src)
-        .unwrap_or_else(|e| panic!("the training photos are missing: {}: {e}", src.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    photos.sort();
-    let out = dir.join("photos");
-    std::fs::create_dir_all(&out).unwrap();
-    for p in photos.iter().take(4) {
-        std::fs::copy(p, out.join(p.file_name().unwrap())).unwrap();
-    }
-    out
-}
 
 /// Common arguments of a fast run: tiny network, 16x16 crops, f32 tickets.
 /// `extra` may override the defaults.
@@ -37,7 +21,7 @@ fn train_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
         .map(|s| s.to_string())
         .collect();
     let defaults = [
-        ("--preset", "tiny"),
+        ("--recipe", "tiny"),
         ("--crop", "16"),
         ("--val-crop", "32"),
         ("--val-tasks", "noise:25"),
@@ -141,19 +125,6 @@ fn rounds_prune_on_schedule_with_nested_masks() {
     // A finished run refuses a second start, and resuming it does nothing.
     let again = run_err(&train_args(&photos, &out, &["--rounds", "3"]));
     assert!(again.contains("--resume"), "{again}");
-}
-
-/// Where a run stands, read from its checkpoint: (round, step, done).
-fn progress(out: &Path) -> Option<(u64, u64, bool)> {
-    let bytes = std::fs::read(out.join("checkpoint.safetensors")).ok()?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
-    let p: serde_json::Value =
-        serde_json::from_str(header.metadata().as_ref()?.get("progress")?).ok()?;
-    Some((
-        p["round"].as_u64()?,
-        p["step"].as_u64()?,
-        p["done"].as_bool()?,
-    ))
 }
 
 #[test]
@@ -536,6 +507,82 @@ fn help_says_how_to_make_a_ticket() {
     let text =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("native-trainer train --data"), "{text}");
-    assert!(text.contains("--preset quick"), "{text}");
+    assert!(text.contains("--recipe quick"), "{text}");
     assert!(text.contains("round-02.mirl"), "{text}");
+}
+
+/// A three-line sweep run as a cluster array on this machine (scripts/cluster/run-line.sh,
+/// with the index as Slurm and Kubernetes give it): each line trains into a folder named by
+/// its settings, a line run again skips its finished run, and `runs` gathers the reports
+/// into one table.
+#[test]
+#[ignore = "slow: trains for real (scripts/test.sh runs it)"]
+fn a_sweep_runs_as_an_array_and_gathers_into_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = data(dir.path());
+    let common = format!(
+        "--data {} --recipe tiny --rounds 1 --steps-per-round 4 --crop 16 --val-crop 32 --val-tasks noise:25 --precision f32 --workers 1",
+        photos.display()
+    );
+    let sweep = dir.path().join("sweep.txt");
+    std::fs::write(
+        &sweep,
+        format!("# seeds\n{common} --seed 0 --and-control random-reinit\n\n{common} --seed 1\n{common} --seed 2\n"),
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/cluster/run-line.sh"
+    );
+    let line = |var: &str, index: usize| {
+        let out = Command::new("bash")
+            .arg(script)
+            .args([&sweep, &runs])
+            .env(var, index.to_string())
+            .env("NATIVE_TRAINER", env!("CARGO_BIN_EXE_native-trainer"))
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "line {index}: {log}");
+        log
+    };
+    line("SLURM_ARRAY_TASK_ID", 0);
+    line("SLURM_ARRAY_TASK_ID", 1);
+    line("JOB_COMPLETION_INDEX", 2);
+    let folders: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 3, "{folders:?}");
+    assert!(folders.iter().all(|f| f.join("round-01.mirl").is_file()));
+    // A line run again is not trained again.
+    let again = line("INDEX", 0);
+    assert!(again.contains("is complete"), "{again}");
+    assert_eq!(std::fs::read_dir(&runs).unwrap().count(), 3);
+
+    let table = run_ok(&["runs".to_string(), runs.display().to_string()]);
+    eprintln!("{table}");
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| run-")).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        table.lines().next().unwrap().contains("| seed |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("random-reinit"),
+        "the control is in the table: {table}"
+    );
+    let json = run_ok(&[
+        "runs".to_string(),
+        runs.display().to_string(),
+        "--json".to_string(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["rounds_done"] == 2));
 }

@@ -114,6 +114,15 @@ impl<B: ModelBackend> PromptIr<B> {
         self.patch_embed.proj.weight.dims()[1] > 3
     }
 
+    /// Peak activation bytes per input pixel of a forward pass on the CPU
+    /// ([`PromptIrConfig::activation_bytes_per_pixel`]), from the network's own widths.
+    pub fn activation_bytes_per_pixel(&self) -> u64 {
+        crate::config::activation_bytes_per_pixel(
+            self.patch_embed.proj.weight.dims()[0],
+            self.prompt1.prompt_param.dims()[2],
+        )
+    }
+
     /// Restores a batch: `img` is (B, 3, H, W) in [0, 1] with H, W multiples of 8. The output is
     /// not clamped (the reference does not clamp; the image pipeline does).
     pub fn forward(&self, img: Tensor<B, 4>) -> Tensor<B, 4> {

@@ -12,31 +12,17 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::bundled::{Bundled, Choice, Pick};
-use crate::config::PromptIrConfig;
 use crate::degrade::Degradation;
-use crate::error::report;
+use crate::error::{report, Error};
 use crate::jpeg_file::JpegFile;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
-use crate::pipeline::{check_size, tile_for, Options, Restoration, Tile};
+use crate::pipeline::{check_size, Options, Restoration, Tile, TileSize, MAX_PIXELS};
 use crate::tasks::{Examination, Plan, Tasks};
-use crate::ticket::{Provenance, Ticket};
+use crate::ticket::{Ticket, TicketSummary};
 #[cfg(feature = "wgpu")]
 pub use model::webgpu_device;
 use model::Model;
-
-/// What `info()` reports about the loaded ticket.
-#[derive(Serialize)]
-struct Info {
-    config: PromptIrConfig,
-    provenance: Provenance,
-    precision: &'static str,
-    parameters: usize,
-    nonzero: usize,
-    density: f64,
-    prunable_density: f64,
-    bytes: usize,
-}
 
 thread_local! {
     static PANIC_LISTENER: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
@@ -75,51 +61,47 @@ pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size::<0>() * 65536) as f64
 }
 
+/// The largest image a restore takes, in pixels ([`MAX_PIXELS`]).
+#[wasm_bindgen(js_name = maxPixels)]
+pub fn max_pixels() -> f64 {
+    MAX_PIXELS as f64
+}
+
 /// A loaded ticket on one backend.
 #[wasm_bindgen]
 pub struct Engine {
     model: Rc<Model>,
-    info: Rc<Info>,
+    info: Rc<TicketSummary>,
 }
 
 #[wasm_bindgen]
 impl Engine {
     /// Loads a ticket file (`.mirl` bytes) on `backend`: "webgpu" or "cpu". The caller
     /// checks that a WebGPU adapter exists first: burn's WebGPU setup cannot fail gracefully.
-    pub async fn create(ticket: Vec<u8>, backend: String) -> Result<Engine, JsError> {
+    pub async fn create(ticket: Vec<u8>, backend: String) -> Result<Engine, JsValue> {
         Self::load(&ticket, &backend).await
     }
 
     /// Loads a bundled ticket by name ("allinone" or "osn") on `backend`, as `create`.
-    pub async fn bundled(name: String, backend: String) -> Result<Engine, JsError> {
+    pub async fn bundled(name: String, backend: String) -> Result<Engine, JsValue> {
         let ticket: Bundled = name.parse().map_err(js_error)?;
         Self::load(ticket.bytes(), &backend).await
     }
 
-    async fn load(bytes: &[u8], backend: &str) -> Result<Engine, JsError> {
+    async fn load(bytes: &[u8], backend: &str) -> Result<Engine, JsValue> {
         let (ticket, info) = Ticket::read(bytes).map_err(js_error)?;
         let model = match backend {
             "cpu" => Model::cpu(&ticket)?,
             "webgpu" => Model::webgpu(&ticket).await?,
             other => {
-                return Err(JsError::new(&format!(
+                return Err(bad_input(format!(
                     "unknown backend {other:?} (use \"webgpu\" or \"cpu\")"
                 )))
             }
         };
-        let info = Info {
-            config: info.config,
-            provenance: info.provenance,
-            precision: info.precision.name(),
-            parameters: info.parameters,
-            nonzero: info.nonzero,
-            density: info.density,
-            prunable_density: info.prunable_density,
-            bytes: info.file_bytes,
-        };
         Ok(Engine {
             model: Rc::new(model),
-            info: Rc::new(info),
+            info: Rc::new(info.summary),
         })
     }
 
@@ -129,8 +111,8 @@ impl Engine {
         self.model.name().into()
     }
 
-    /// The ticket's config, provenance, parameters, non-zero parameters, density and size.
-    pub fn info(&self) -> Result<JsValue, JsError> {
+    /// The ticket's figures as `native-trainer inspect --json` gives them, without the layers.
+    pub fn info(&self) -> Result<JsValue, JsValue> {
         to_js(&*self.info)
     }
 
@@ -145,13 +127,13 @@ impl Engine {
         width: usize,
     ) -> Result<Vec<f32>, JsValue> {
         if height == 0 || width == 0 || !height.is_multiple_of(8) || !width.is_multiple_of(8) {
-            return Err(err(&format!(
+            return Err(bad_input(format!(
                 "a tile is {height}x{width}: both sides must be positive multiples of 8"
             )));
         }
         let channels = self.info.config.in_channels();
         if input.len() != channels * height * width {
-            return Err(err(&format!(
+            return Err(bad_input(format!(
                 "a {height}x{width} tile has {} values, not {}",
                 input.len(),
                 channels * height * width
@@ -164,8 +146,8 @@ impl Engine {
 
     /// Prepares the removal of `tasks` (as `native-trainer restore --tasks`: "auto", "all",
     /// "none" or names joined by commas) from an RGBA image (alpha is passed through), in
-    /// tiles of `tile` pixels (0: [`DEFAULT_TILE`]), at most as large as the memory budget
-    /// allows for this network ([`tile_for`]). A whole photo in one pass would need more
+    /// tiles of `tile` pixels (none: [`DEFAULT_TILE`]), at most as large as the memory budget
+    /// allows for this network ([`TileSize::within_budget`]). A whole photo in one pass would need more
     /// memory than wasm32 can address above a few megapixels. `jpeg`, where the photo came
     /// as a JPEG file, is that file: its header tells how the photo was compressed.
     /// `chosen`, where this engine's ticket was picked for the photo, is what `chooseTicket`
@@ -176,17 +158,17 @@ impl Engine {
         rgba: Vec<u8>,
         width: u32,
         height: u32,
-        tile: u32,
+        tile: Option<u32>,
         tasks: String,
         jpeg: Option<Vec<u8>>,
         chosen: JsValue,
-    ) -> Result<Job, JsError> {
+    ) -> Result<Job, JsValue> {
         let tasks: Tasks = tasks.parse().map_err(js_error)?;
         let (examined, pick) = if chosen.is_undefined() || chosen.is_null() {
             (None, None)
         } else {
             let chosen: Chosen = serde_wasm_bindgen::from_value(chosen)
-                .map_err(|e| JsError::new(&format!("not a chooseTicket result: {e}")))?;
+                .map_err(|e| bad_input(format!("not a chooseTicket result: {e}")))?;
             (Some(chosen.examined), Some(chosen.pick))
         };
         let jpeg = match (&examined, jpeg) {
@@ -194,14 +176,15 @@ impl Engine {
             _ => None,
         };
         let img = rgba_image(rgba, width, height)?;
-        let tile = tile_for(&self.info.config, tile);
+        let tile =
+            TileSize::from(tile).within_budget(self.info.config.activation_bytes_per_pixel());
         let mut job = Restoration::from_rgba(
             img,
             &Options {
                 jpeg,
                 examined,
                 pick,
-                ..Options::new(tasks, Some(tile))
+                ..Options::new(tasks, tile)
             },
         )
         .map_err(js_error)?;
@@ -240,9 +223,9 @@ impl Job {
                 let guard = state.borrow();
                 let job = guard
                     .as_ref()
-                    .ok_or_else(|| err("this restore has finished"))?;
+                    .ok_or_else(|| bad_input("this restore has finished"))?;
                 if i >= job.tiles().len() {
-                    return Err(err(&format!("no tile {i}")));
+                    return Err(bad_input(format!("no tile {i}")));
                 }
                 job.tile_input(i)
             };
@@ -250,9 +233,8 @@ impl Job {
             let mut guard = state.borrow_mut();
             let job = guard
                 .as_mut()
-                .ok_or_else(|| err("this restore has finished"))?;
-            job.add_tile_output(i, &output)
-                .map_err(|e| err(&report(&e)))?;
+                .ok_or_else(|| bad_input("this restore has finished"))?;
+            job.add_tile_output(i, &output).map_err(js_error)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -260,13 +242,13 @@ impl Job {
     /// The network input for tile `i` (planar RGB in [0, 1], `tileHeight` x `tileWidth`), for
     /// an engine elsewhere (`Engine.runTile`).
     #[wasm_bindgen(js_name = tileInput)]
-    pub fn tile_input(&self, i: usize) -> Result<Vec<f32>, JsError> {
+    pub fn tile_input(&self, i: usize) -> Result<Vec<f32>, JsValue> {
         let guard = self.state.borrow();
         let job = guard
             .as_ref()
-            .ok_or_else(|| JsError::new("this restore has finished"))?;
+            .ok_or_else(|| bad_input("this restore has finished"))?;
         if i >= job.tiles().len() {
-            return Err(JsError::new(&format!("no tile {i}")));
+            return Err(bad_input(format!("no tile {i}")));
         }
         Ok(job.tile_input(i).0)
     }
@@ -289,27 +271,27 @@ impl Job {
 
     /// What the restore removes and what was found in the photo (`Plan`, camelCase); after
     /// `finish`, whether `auto` held the restore back.
-    pub fn plan(&self) -> Result<JsValue, JsError> {
+    pub fn plan(&self) -> Result<JsValue, JsValue> {
         to_js(&*self.plan.borrow())
     }
 
     /// Blends in tile `i`'s output from `Engine.runTile`; tiles are blended in order.
     #[wasm_bindgen(js_name = addTileOutput)]
-    pub fn add_tile_output(&self, i: usize, output: &[f32]) -> Result<(), JsError> {
+    pub fn add_tile_output(&self, i: usize, output: &[f32]) -> Result<(), JsValue> {
         let mut guard = self.state.borrow_mut();
         let job = guard
             .as_mut()
-            .ok_or_else(|| JsError::new("this restore has finished"))?;
+            .ok_or_else(|| bad_input("this restore has finished"))?;
         job.add_tile_output(i, output).map_err(js_error)
     }
 
     /// The restored RGBA bytes, once every tile has run.
-    pub fn finish(&self) -> Result<Vec<u8>, JsError> {
+    pub fn finish(&self) -> Result<Vec<u8>, JsValue> {
         let job = self
             .state
             .borrow_mut()
             .take()
-            .ok_or_else(|| JsError::new("this restore has finished"))?;
+            .ok_or_else(|| bad_input("this restore has finished"))?;
         let (image, plan) = job.finish().map_err(js_error)?;
         *self.plan.borrow_mut() = plan;
         Ok(image.into_rgba8().into_raw())
@@ -335,7 +317,7 @@ pub fn choose_ticket(
     tasks: String,
     jpeg: Option<Vec<u8>>,
     ticket: String,
-) -> Result<JsValue, JsError> {
+) -> Result<JsValue, JsValue> {
     let tasks: Tasks = tasks.parse().map_err(js_error)?;
     let choice: Choice = ticket.parse().map_err(js_error)?;
     let jpeg = jpeg
@@ -352,19 +334,19 @@ pub fn choose_ticket(
 
 /// `value` as a plain JavaScript object (maps as objects, 64-bit numbers as numbers), as
 /// JSON would give it.
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     value
         .serialize(&serializer)
-        .map_err(|e| JsError::new(&e.to_string()))
+        .map_err(|e| bad_input(e.to_string()))
 }
 
 /// `rgba` as an image of `width` x `height`, its size checked.
-fn rgba_image(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbaImage, JsError> {
+fn rgba_image(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbaImage, JsValue> {
     check_size(width, height).map_err(js_error)?;
     let expected = width as usize * height as usize * 4;
     if rgba.len() != expected {
-        return Err(JsError::new(&format!(
+        return Err(bad_input(format!(
             "a {width}x{height} RGBA image has {expected} bytes, not {}",
             rgba.len()
         )));
@@ -372,13 +354,18 @@ fn rgba_image(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbaImage, JsErr
     Ok(RgbaImage::from_raw(width, height, rgba).expect("length checked"))
 }
 
-fn err(msg: &str) -> JsValue {
-    js_sys::Error::new(msg).into()
+/// `e` as a JavaScript `Error`: the message carries the whole chain of causes (JavaScript
+/// shows only the message), and `code` the kind ([`Error::code`]) for callers to branch on.
+fn js_error(e: Error) -> JsValue {
+    let error = js_sys::Error::new(&report(&e));
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"code".into(), &e.code().into());
+    error.into()
 }
 
-/// A JavaScript error carrying the whole chain of causes: JavaScript shows only the message.
-fn js_error(e: crate::Error) -> JsError {
-    JsError::new(&report(&e))
+/// An [`Error::Input`] as a JavaScript error: what a caller passed is unusable.
+fn bad_input(message: impl Into<String>) -> JsValue {
+    js_error(Error::Input(message.into()))
 }
 
 /// PSNR and SSIM of `test` against `reference` (RGBA, alpha ignored), as `native-trainer metrics`.
@@ -388,10 +375,10 @@ pub fn compare_rgba(
     test: &[u8],
     width: u32,
     height: u32,
-) -> Result<JsValue, JsError> {
-    let rgb = |rgba: &[u8]| -> Result<image::RgbImage, JsError> {
+) -> Result<JsValue, JsValue> {
+    let rgb = |rgba: &[u8]| -> Result<image::RgbImage, JsValue> {
         if rgba.len() != width as usize * height as usize * 4 {
-            return Err(JsError::new("the pixel data does not match the image size"));
+            return Err(bad_input("the pixel data does not match the image size"));
         }
         let rgba = RgbaImage::from_raw(width, height, rgba.to_vec()).expect("length checked");
         Ok(DynamicImage::ImageRgba8(rgba).to_rgb8())
@@ -401,7 +388,7 @@ pub fn compare_rgba(
         psnr: crate::metrics::psnr(&a, &b).map_err(js_error)?,
         ssim: crate::metrics::ssim(&a, &b).map_err(js_error)?,
     };
-    serde_wasm_bindgen::to_value(&scores).map_err(|e| JsError::new(&e.to_string()))
+    serde_wasm_bindgen::to_value(&scores).map_err(|e| bad_input(e.to_string()))
 }
 
 #[derive(Serialize)]
@@ -418,17 +405,17 @@ pub fn degrade_rgba(
     height: u32,
     kind: &str,
     seed: u64,
-) -> Result<Vec<u8>, JsError> {
+) -> Result<Vec<u8>, JsValue> {
     check_size(width, height).map_err(js_error)?;
     if rgba.len() != width as usize * height as usize * 4 {
-        return Err(JsError::new("the pixel data does not match the image size"));
+        return Err(bad_input("the pixel data does not match the image size"));
     }
     let kind: Degradation = kind.parse().map_err(js_error)?;
     let rgba = RgbaImage::from_raw(width, height, rgba).expect("length checked");
     let rgb = DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
     let out = kind.apply(&rgb, seed).map_err(js_error)?;
     if out.dimensions() != (width, height) {
-        return Err(JsError::new(&format!(
+        return Err(bad_input(format!(
             "{kind} resizes or crops the photo ({width}x{height} to {}x{}): use a degradation that keeps its size",
             out.width(),
             out.height()

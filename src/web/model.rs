@@ -40,7 +40,7 @@ pub enum Model {
 }
 
 impl Model {
-    pub fn cpu(ticket: &Ticket) -> Result<Self, JsError> {
+    pub fn cpu(ticket: &Ticket) -> Result<Self, JsValue> {
         #[cfg(feature = "flex")]
         {
             Ok(Model::Cpu(
@@ -52,11 +52,11 @@ impl Model {
         #[cfg(not(feature = "flex"))]
         {
             let _ = ticket;
-            Err(JsError::new("this build has no CPU backend"))
+            Err(super::bad_input("this build has no CPU backend"))
         }
     }
 
-    pub async fn webgpu(ticket: &Ticket) -> Result<Self, JsError> {
+    pub async fn webgpu(ticket: &Ticket) -> Result<Self, JsValue> {
         #[cfg(feature = "wgpu")]
         {
             let device = webgpu_device().await;
@@ -66,7 +66,7 @@ impl Model {
         #[cfg(not(feature = "wgpu"))]
         {
             let _ = ticket;
-            Err(JsError::new("this build has no WebGPU backend"))
+            Err(super::bad_input("this build has no WebGPU backend"))
         }
     }
 
@@ -91,12 +91,11 @@ impl Model {
             #[cfg(feature = "wgpu")]
             Model::Gpu(m, device) => {
                 let x = Tensor::<Wgpu, 4>::from_data(TensorData::new(data, shape), device);
-                m.forward(x)
-                    .into_data_async()
-                    .await
-                    .map_err(|e| js_sys::Error::new(&format!("WebGPU failed: {e:?}")))?
+                m.forward(x).into_data_async().await.map_err(|e| {
+                    js_error(crate::Error::Readback(format!("WebGPU failed: {e:?}")))
+                })?
             }
         };
-        crate::params::host_values(out).map_err(|e| js_error(e).into())
+        crate::params::host_values(out).map_err(js_error)
     }
 }

@@ -8,7 +8,7 @@ import { packageTestInputs, pageTest, repo } from './browsers.mjs';
 
 const { photos, photo } = packageTestInputs();
 
-await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url, requests }) => {
+await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/wasm/': join(repo, 'pkg'), '/test/': join(repo, 'tests/browser'), '/photos/': photos }, async ({ page, url, requests }) => {
   await page.goto(`${url}/test/api.html`);
   await page.waitForFunction(() => window.ready === true);
 
@@ -22,6 +22,8 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 't
     assert.ok(r.restored > r.noisy + 1, `${label}: restored ${r.restored} vs noisy ${r.noisy}`);
     assert.deepEqual(r.progress.at(-1), [r.progress.length, r.progress.length]);
     assert.ok(r.info.parameters > 0 && r.info.density > 0 && r.info.density <= 1);
+    assert.equal(r.info.file_bytes, 142_857, 'info() gives the ticket file\'s size');
+    assert.equal(r.info.format_version, 1);
   }
 
   const w = await page.evaluate((u) => window.viaWorker(u), `/photos/${photo}`);
@@ -75,15 +77,24 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/test/': join(repo, 't
 
   const e = await page.evaluate(() => window.errors());
   console.log('errors:', e);
-  assert.match(e.notAnImage, /not an image/);
-  assert.match(e.empty, /empty/);
-  assert.match(e.tooLarge, /limit is 32 megapixels/);
-  assert.match(e.badTicket, /ticket/);
+  // Each error has a code to branch on, through a worker too, and a message naming the problem.
+  assert.match(e.notAnImage, /^Error \[NOT_AN_IMAGE\]: .*not an image/);
+  assert.match(e.empty, /^Error \[EMPTY_IMAGE\]: .*empty/);
+  assert.match(e.tooLarge, /^Error \[IMAGE_TOO_LARGE\]: .*limit is 32 megapixels/);
+  assert.match(e.badTicket, /^Error \[INVALID_TICKET\]: invalid ticket/);
+  assert.match(e.workerBadTicket, /^Error \[INVALID_TICKET\]: invalid ticket/);
+  assert.match(e.badThreads, /^Error \[INVALID_OPTION\]: options\.threads/);
+  assert.match(e.badTasks, /^Error \[INVALID_INPUT\]: .*unknown task "blur"/);
+  assert.match(e.lateWasmPaths, /^Error \[INVALID_OPTION\]: setWasmPaths must come before/);
   assert.match(e.aborted, /^AbortError/);
   assert.equal(e.stillWorks, true);
-  assert.match(e.afterFree, /freed/);
+  assert.equal(e.pooled, true);
+  assert.match(e.afterFree, /^Error \[FREED\]: .*freed/);
+  assert.deepEqual(e.maxPixels, [32_000_000, 32_000_000], 'MAX_PIXELS is the core\'s limit');
 
   const own = new Set(requests.map((p) => p.replace(/\?.*$/, '')));
-  const unexpected = [...own].filter((p) => !/^\/(pkg\/(mirl\.js|mirl-worker\.js|pool\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm)|test\/(api\.html|pages\.js)|photos\/.*|favicon\.ico)$/.test(p));
+  // setWasmPaths: the cores (the page's, its tile pool's and its WorkerRestorers') from /wasm/.
+  assert.deepEqual([...own].filter((p) => p.endsWith('.wasm')).sort(), ['/wasm/mirl_core_bg.wasm', '/wasm/mirl_gpu_bg.wasm']);
+  const unexpected = [...own].filter((p) => !/^\/(pkg\/((mirl|mirl-worker|errors|rpc|pool|worker)\.js|mirl_core\.js|mirl_gpu\.js)|wasm\/(mirl_core_bg|mirl_gpu_bg)\.wasm|test\/(api\.html|pages\.js)|photos\/.*|favicon\.ico)$/.test(p));
   assert.deepEqual(unexpected, [], 'the library fetched something besides its own files');
 });

@@ -189,7 +189,7 @@ await pageTest('demo.test', { '/': join(repo, 'www'), '/pkg/': join(repo, 'pkg')
   await page.reload();
   await waitFor(() => document.body.dataset.state === 'ready', undefined, 120_000);
 
-  const own = [...new Set(requests)].filter((p) => !/^\/(index\.html|app\.js|style\.css|samples\/[\w-]+\.(png|jpg)|pkg\/(mirl\.js|mirl-worker\.js|pool\.js|worker\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm))?$/.test(p));
+  const own = [...new Set(requests)].filter((p) => !/^\/(index\.html|app\.js|style\.css|samples\/[\w-]+\.(png|jpg)|pkg\/((mirl|mirl-worker|errors|rpc|pool|worker)\.js|mirl_core\.js|mirl_core_bg\.wasm|mirl_gpu\.js|mirl_gpu_bg\.wasm))?$/.test(p));
   assert.deepEqual(own, [], 'the page fetched something unexpected');
   console.log(`screenshots: ${['demo-webgpu.png', 'demo-cpu-slider.png', 'demo-cpu-side-by-side.png', 'demo-phone.png'].map((f) => join(out, f)).join(', ')}`);
 }, { viewport: { width: 1280, height: 1000 } });

@@ -16,13 +16,13 @@ export async function photo(url, w, h, { scale = false } = {}) {
 /** Whether two ImageData hold the same size and bytes. */
 export const same = (a, b) => a.width === b.width && a.height === b.height && a.data.every((v, i) => v === b.data[i]);
 
-/** Runs `f`; resolves to null, or to "name: message" of what it threw. */
+/** Runs `f`; resolves to null, or to "name [code]: message" of what it threw. */
 export const message = async (f) => {
   try {
     await f();
     return null;
   } catch (e) {
-    return `${e.name}: ${e.message}`;
+    return `${e.name}${e.code === undefined ? '' : ` [${e.code}]`}: ${e.message}`;
   }
 };
 

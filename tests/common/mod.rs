@@ -5,18 +5,9 @@ use std::path::PathBuf;
 
 use safetensors::SafeTensors;
 
-/// The shared folder (fixtures, data): `$MIRL_SHARED`, or `../shared` beside the repository.
-pub fn shared() -> PathBuf {
-    let dir = std::env::var_os("MIRL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("fixtures").is_dir(),
-        "the shared fixtures are missing: expected {}/fixtures (set MIRL_SHARED to the folder that holds fixtures/ and data/)",
-        dir.display()
-    );
-    dir
-}
+#[path = "shared.rs"]
+mod shared_dir;
+pub use shared_dir::shared;
 
 pub fn fixture(name: &str) -> PathBuf {
     shared().join("fixtures").join(name)

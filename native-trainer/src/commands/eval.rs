@@ -11,7 +11,7 @@ use mirl::degrade::{test_seed, Degradation};
 use mirl::detect::Findings;
 use mirl::jpeg_file::JpegFile;
 use mirl::metrics::{psnr, ssim};
-use mirl::pipeline::{self, DEFAULT_TILE};
+use mirl::pipeline::{self, TileSize, DEFAULT_TILE};
 use mirl::tasks::{Examination, Tasks};
 use mirl::ModelBackend;
 use serde::Serialize;
@@ -52,6 +52,7 @@ pub struct Args {
     /// (the network as it is), or names such as `noise,jpeg`.
     #[arg(long, default_value = "auto")]
     remove: Tasks,
+    /// Tile side in pixels, as `restore --tile` (capped to the same memory budget).
     #[arg(long, default_value_t = DEFAULT_TILE)]
     tile: u32,
     #[arg(long, value_enum, default_value = "cpu")]
@@ -164,7 +165,7 @@ impl WithBackend for Eval {
                     &pipeline::Options {
                         examined: Some(examined),
                         pick,
-                        ..pipeline::Options::new(self.remove.clone(), Some(self.tile))
+                        ..pipeline::Options::new(self.remove.clone(), TileSize::Side(self.tile))
                     },
                     |_, _| {},
                     &device,

@@ -13,8 +13,8 @@ use crate::fsio;
 
 /// Write a ticket's weights as a dense f32 safetensors file under the reference's names.
 ///
-/// The file's metadata holds the network config (key "config", the schema of
-/// ../shared/docs/network.md, beside the repository) and the ticket's provenance (key
+/// The file's metadata holds the network config (key "config", as docs/ticket-format.md
+/// describes it) and the ticket's provenance (key
 /// "provenance"); `--config` also writes the config as a file of its own, as `import --config`
 /// reads it.
 #[derive(clap::Args)]

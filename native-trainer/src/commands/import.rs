@@ -17,7 +17,7 @@ use crate::{fsio, weights};
 pub struct Args {
     /// Weights to import (.safetensors, .ckpt, .pt, .pth).
     weights: PathBuf,
-    /// The network's config.json (schema of ../shared/docs/network.md, beside the repository).
+    /// The network's config.json (its keys: docs/ticket-format.md, "The network config").
     #[arg(long)]
     config: PathBuf,
     /// Where to write the ticket.
@@ -62,7 +62,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!(
         "kept             {kept} tensors, {} parameters ({} non-zero, density {:.4})",
-        info.parameters, info.nonzero, info.density
+        info.summary.parameters, info.summary.nonzero, info.summary.density
     );
     if !loaded.dropped.is_empty() {
         let modules: std::collections::BTreeSet<&str> = loaded

@@ -27,26 +27,26 @@ pub fn run(args: Args) -> Result<()> {
     println!("ticket           {}", args.ticket.display());
     println!(
         "format version   {} ({})",
-        info.format_version,
-        info.precision.name()
+        info.summary.format_version,
+        info.summary.precision.name()
     );
-    println!("file size        {} bytes", info.file_bytes);
-    println!("config           {}", info.config.to_json());
+    println!("file size        {} bytes", info.summary.file_bytes);
+    println!("config           {}", info.summary.config.to_json());
     println!(
         "provenance       {}",
-        serde_json::to_string(&info.provenance)?
+        serde_json::to_string(&info.summary.provenance)?
     );
     println!(
         "parameters       {} ({} non-zero, density {:.4})",
-        info.parameters, info.nonzero, info.density
+        info.summary.parameters, info.summary.nonzero, info.summary.density
     );
     println!(
         "prunable         {} ({} non-zero, density {:.4})",
-        info.prunable, info.prunable_nonzero, info.prunable_density
+        info.summary.prunable, info.summary.prunable_nonzero, info.summary.prunable_density
     );
     println!(
         "compute          {:.1} GMAC per megapixel",
-        info.config.macs_per_pixel() / 1e3
+        info.summary.config.macs_per_pixel() / 1e3
     );
     println!();
     println!(

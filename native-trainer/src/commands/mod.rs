@@ -8,4 +8,5 @@ pub mod infer;
 pub mod inspect;
 pub mod metrics;
 pub mod restore;
+pub mod runs;
 pub mod tickets;

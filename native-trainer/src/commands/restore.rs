@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
-use mirl::pipeline::{self, DEFAULT_TILE};
+use mirl::pipeline::{self, TileSize, DEFAULT_TILE};
 use mirl::tasks::{Examination, Plan, Tasks};
 use mirl::ModelBackend;
 
@@ -30,6 +30,7 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     ticket: TicketArg,
     /// Tile side in pixels (a multiple of 8); larger images are restored in overlapping tiles.
+    /// Capped so that one tile's activations stay within 256 MiB (the paper network: 224).
     #[arg(long, default_value_t = DEFAULT_TILE)]
     tile: u32,
     #[arg(long, value_enum, default_value = "cpu")]
@@ -172,7 +173,7 @@ pub fn run(args: Args) -> Result<()> {
             image,
             options: pipeline::Options {
                 jpeg,
-                ..pipeline::Options::new(args.tasks, Some(args.tile))
+                ..pipeline::Options::new(args.tasks, TileSize::Side(args.tile))
             },
         },
     )?;

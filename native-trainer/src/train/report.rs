@@ -5,6 +5,10 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+/// The report's files in the run folder.
+pub const JSON: &str = "report.json";
+pub const MARKDOWN: &str = "report.md";
+
 /// What one round did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundReport {

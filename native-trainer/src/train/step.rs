@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use super::masks::Masks;
 use crate::backend::TrainBackend;
 use crate::data::Batch;
+use crate::ranks::Ranks;
 
 pub type Adam<AB> = OptimizerAdaptor<AdamW, PromptIr<AB>, AB>;
 
@@ -138,31 +139,39 @@ impl<B: Backend> DeviceMasks<B> {
     }
 }
 
-/// How one step runs: its learning rate, what it minimises, and the shards it cuts the
-/// batch into.
+/// How one step runs: its learning rate, what it minimises, the shards it cuts this
+/// process's part of the batch into, and the crops of the whole batch (all ranks').
 #[derive(Debug, Clone, Copy)]
 pub struct StepRun {
     pub lr: f64,
     pub loss: Loss,
     pub shards: usize,
+    pub crops: usize,
 }
 
 /// Runs one step and returns the model and the batch's loss. The batch is cut into `shards`
 /// parts (whole crops, as even as they allow), each run forward and backward on its own thread
 /// through its own copy of the model (same parameter ids, its own autodiff graph), and their
 /// gradients are summed in a fixed order: the same step on all cores, deterministic for a given
-/// `shards`.
+/// `shards`. Under several ranks, `batch` is this rank's share, and the gradients and the loss
+/// are then summed over the ranks: every rank takes the same step.
 pub fn train_step<AB: TrainBackend>(
     model: PromptIr<AB>,
     optim: &mut Adam<AB>,
     masks: Option<&DeviceMasks<AB::InnerBackend>>,
     batch: Batch,
     run: StepRun,
+    ranks: &Ranks,
     device: &AB::Device,
 ) -> (PromptIr<AB>, f32) {
-    let StepRun { lr, loss, shards } = run;
-    // The mean over the whole batch: each shard adds its share.
-    let total = batch.input.len() as f32;
+    let StepRun {
+        lr,
+        loss,
+        shards,
+        crops,
+    } = run;
+    // The mean over the whole batch: each shard of each rank adds its share.
+    let total = (batch.input.len() / batch.shape[0].max(1) * crops) as f32;
     let shard_grads = |shard: Batch| {
         // Straight from `valid()`: a clone of the inner module would drop `require_grad`.
         let replica = PromptIr::<AB>::from_inner(model.valid());
@@ -181,9 +190,11 @@ pub fn train_step<AB: TrainBackend>(
         .into_par_iter()
         .map(shard_grads)
         .collect();
-    let loss = results.iter().map(|(_, value)| value).sum();
+    let mut loss = [results.iter().map(|(_, value)| value).sum()];
+    ranks.sum(&mut loss);
     let mut sum = GradSum {
         masks,
+        ranks,
         shards: results.into_iter().map(|(grads, _)| grads).collect(),
         grads: GradientsParams::new(),
     };
@@ -192,13 +203,14 @@ pub fn train_step<AB: TrainBackend>(
     if let Some(masks) = masks {
         model = map_params(model, &mut WeightMasker { masks });
     }
-    (model, loss)
+    (model, loss[0])
 }
 
-/// Sums each parameter's gradient over the shards, in shard order, and zeroes the gradients of
-/// pruned weights.
+/// Sums each parameter's gradient over the shards, in shard order, then over the ranks, and
+/// zeroes the gradients of pruned weights.
 struct GradSum<'a, B: Backend> {
     masks: Option<&'a DeviceMasks<B>>,
+    ranks: &'a Ranks,
     shards: Vec<GradientsParams>,
     grads: GradientsParams,
 }
@@ -212,6 +224,16 @@ impl<AB: AutodiffBackend> ParamVisitor<AB> for GradSum<'_, AB::InnerBackend> {
             .reduce(|a, b| a + b)
         else {
             return;
+        };
+        // Every rank visits the same parameters in the same order: one sum across the ranks
+        // per parameter, through host memory.
+        let grad = if self.ranks.size() > 1 {
+            let (dims, device) = (grad.dims(), grad.device());
+            let mut values = grad.into_data().into_vec::<f32>().expect("f32 gradients");
+            self.ranks.sum(&mut values);
+            Tensor::from_data(TensorData::new(values, dims), &device)
+        } else {
+            grad
         };
         let mask = self.masks.and_then(|masks| masks.by_name.get(path));
         let grad = match mask {
@@ -302,7 +324,9 @@ mod tests {
                     lr: 1e-3,
                     loss: Loss::L1,
                     shards: 2,
+                    crops: 2,
                 },
+                &Ranks::one(),
                 &device,
             )
             .0;
@@ -381,7 +405,9 @@ mod tests {
                         lr: 1e-3,
                         loss: Loss::L1,
                         shards,
+                        crops: shape[0],
                     },
+                    &Ranks::one(),
                     &device,
                 );
                 model = next;

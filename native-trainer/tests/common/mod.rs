@@ -2,21 +2,12 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The shared folder (fixtures, data): `$MIRL_SHARED`, or `../shared` beside the repository.
-pub fn shared() -> PathBuf {
-    let dir = std::env::var_os("MIRL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("fixtures").is_dir() && dir.join("data").is_dir(),
-        "the shared fixtures and data are missing: expected {0}/fixtures and {0}/data (set MIRL_SHARED)",
-        dir.display()
-    );
-    dir
-}
+#[path = "../../../tests/common/shared.rs"]
+mod shared_dir;
+pub use shared_dir::shared;
 
 pub fn fixture(path: &str) -> PathBuf {
     shared().join("fixtures").join(path)
@@ -55,4 +46,33 @@ pub fn err(args: &[&dyn AsRef<OsStr>]) -> String {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
+}
+
+/// A training folder of 4 CBSD432 photos (3 to train on, 1 held out), copied into `dir`.
+pub fn training_photos(dir: &Path) -> PathBuf {
+    let src = shared().join("data/train/cbsd432");
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap_or_else(|e| panic!("the training photos are missing: {}: {e}", src.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    photos.sort();
+    let out = dir.join("photos");
+    std::fs::create_dir_all(&out).unwrap();
+    for p in photos.iter().take(4) {
+        std::fs::copy(p, out.join(p.file_name().unwrap())).unwrap();
+    }
+    out
+}
+
+/// Where a run stands, read from its checkpoint: (round, step, done).
+pub fn progress(out: &Path) -> Option<(u64, u64, bool)> {
+    let bytes = std::fs::read(out.join("checkpoint.safetensors")).ok()?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
+    let p: serde_json::Value =
+        serde_json::from_str(header.metadata().as_ref()?.get("progress")?).ok()?;
+    Some((
+        p["round"].as_u64()?,
+        p["step"].as_u64()?,
+        p["done"].as_bool()?,
+    ))
 }

@@ -29,6 +29,15 @@ use crate::data::{
     make_batch, mix_seed, parse_tasks, Batch, BatchSpec, Dataset, Photo, Prefetcher, TaskMix,
 };
 use crate::fsio;
+use crate::ranks::Ranks;
+
+/// The initial weights in the run folder: what a rewind to initialisation goes back to.
+pub const INIT_FILE: &str = "init.mirl";
+
+/// The ticket of a round in the run folder.
+pub fn ticket_file(round: u32) -> String {
+    format!("round-{round:02}.mirl")
+}
 
 /// Steps whose mean loss is reported as a round's final loss.
 const LOSS_WINDOW: usize = 50;
@@ -38,7 +47,7 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 type Rec = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
 /// A training run ready to start or resume: its settings, photos and where it writes.
-pub struct Training {
+pub struct Training<'a> {
     pub settings: Settings,
     pub data: Dataset,
     /// For control runs: the fixed masks.
@@ -53,6 +62,8 @@ pub struct Training {
     pub later_rounds: u32,
     /// When the command started, for the time budget.
     pub started: Instant,
+    /// The processes the run is spread over; rank 0 writes the run folder.
+    pub ranks: &'a Ranks,
 }
 
 /// The mutable state of a run between steps.
@@ -65,7 +76,7 @@ struct State<AB: TrainBackend> {
     progress: Progress,
 }
 
-impl WithAutodiff for Training {
+impl WithAutodiff for Training<'_> {
     fn run<AB: TrainBackend>(self, device: AB::Device) -> Result<()> {
         let Training {
             settings,
@@ -78,31 +89,24 @@ impl WithAutodiff for Training {
             shards,
             later_rounds,
             started,
+            ranks,
         } = self;
+        let root = ranks.is_root();
         let settings_json = serde_json::to_value(&settings)?;
         let mut state = match existing {
-            Some(c) => restore::<AB>(&settings, c, &device)?,
+            Some(c) => resume::<AB>(&settings, c, &device)?,
             None => {
                 let state = start::<AB>(&settings, control_masks, &device)?;
-                let init = Ticket::new(
-                    settings.network.clone(),
-                    state.init.clone(),
-                    Precision::F32,
-                    Provenance {
-                        source: Some("native-trainer train: initial weights".into()),
-                        seed: Some(settings.seed),
-                        ..Default::default()
-                    },
-                )?;
-                fsio::write_atomic(&out.join("init.mirl"), &init.to_bytes()?, &[])?;
-                save(&out, &settings_json, &state)?;
+                if root {
+                    begin(&settings, &settings_json, &state, &out)?;
+                }
                 state
             }
         };
         let mix: TaskMix = settings.tasks.parse()?;
         let val_tasks = parse_tasks(&settings.val_tasks)?;
         let spec = BatchSpec {
-            batch: settings.batch,
+            crops: ranks.share(settings.batch),
             crop: settings.crop,
             seed: settings.seed,
             quality_map: settings.network.quality_map,
@@ -115,17 +119,8 @@ impl WithAutodiff for Training {
         let timed = settings.round_secs.is_some() || settings.time_budget.is_some();
         if timed && !state.progress.done {
             // The first step compiles the GPU kernels: keep that off a round's clock.
-            let masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, &device);
             let batch = make_batch(&train, &mix, &spec, state.progress.round, 0)?;
-            compile_kernels(
-                &state,
-                masks.as_ref(),
-                &settings,
-                batch,
-                shards,
-                &data.val,
-                &device,
-            )?;
+            compile_kernels(&state, &settings, batch, shards, &data.val, &device)?;
             if state.progress.round_secs.is_none() {
                 let rounds_left = total_rounds - state.progress.round + later_rounds;
                 state.progress.round_secs = Some(round_secs(&settings, started, rounds_left)?);
@@ -142,31 +137,87 @@ impl WithAutodiff for Training {
             workers,
             shards,
             timed,
+            ranks,
             device: &device,
         };
         while !state.progress.done {
             state = rounds.train(state)?;
             let round = state.progress.round;
-            let row = finish_round(&settings, &state, &data.val, &val_tasks, &out, &device)?;
-            eprintln!("{}", summary(&row, total_rounds));
-            state.progress.rows.push(row);
-            write_reports(&out, &settings, &settings_json, &state.progress.rows)?;
-
+            ranks.check_same("weights and masks", checksum(&state))?;
+            // Rank 0 scores and writes the round; the others hold the same weights.
+            if root {
+                let row = finish_round(&settings, &state, &data.val, &val_tasks, &out, &device)?;
+                eprintln!("{}", summary(&row, total_rounds));
+                state.progress.rows.push(row);
+                write_reports(&out, &settings, &settings_json, &state.progress.rows)?;
+            }
             if round + 1 == total_rounds {
                 state.progress.done = true;
             } else {
                 next_round(&settings, &mut state, &device)?;
             }
-            save(&out, &settings_json, &state)?;
+            if root {
+                save(&out, &settings_json, &state)?;
+            }
         }
-        eprintln!(
-            "done: {} rounds in {}; report in {}",
-            total_rounds,
-            out.display(),
-            out.join("report.md").display()
-        );
+        if ranks.size() > 1 {
+            ranks.check_same("weights and masks", checksum(&state))?;
+            if root {
+                eprintln!(
+                    "{} ranks ended with the same weights and masks (crc32 {:08x})",
+                    ranks.size(),
+                    checksum(&state)
+                );
+            }
+        }
+        if root {
+            eprintln!(
+                "done: {} rounds in {}; report in {}",
+                total_rounds,
+                out.display(),
+                out.join(report::MARKDOWN).display()
+            );
+        }
         Ok(())
     }
+}
+
+/// Writes a fresh run's initial weights (the run folder's INIT_FILE, the rewind point) and
+/// its first checkpoint.
+fn begin<AB: TrainBackend>(
+    settings: &Settings,
+    settings_json: &serde_json::Value,
+    state: &State<AB>,
+    out: &Path,
+) -> Result<()> {
+    let init = Ticket::new(
+        settings.network.clone(),
+        state.init.clone(),
+        Precision::F32,
+        Provenance {
+            source: Some("native-trainer train: initial weights".into()),
+            seed: Some(settings.seed),
+            ..Default::default()
+        },
+    )?;
+    fsio::write_atomic(&out.join(INIT_FILE), &init.to_bytes()?, &[])?;
+    save(out, settings_json, state)
+}
+
+/// CRC-32 of a run's weights and masks, which every rank must share.
+fn checksum<AB: TrainBackend>(state: &State<AB>) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    for (name, t) in read_params(&state.model) {
+        h.update(name.as_bytes());
+        for v in &t.data {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    for (name, keep) in &state.masks.keep {
+        h.update(name.as_bytes());
+        h.update(&keep.iter().map(|&k| k as u8).collect::<Vec<_>>());
+    }
+    h.finalize()
 }
 
 /// Seconds each of the `rounds` still to train gets on the clock: `--round-secs`, or what is
@@ -200,6 +251,7 @@ struct Rounds<'a, AB: TrainBackend> {
     shards: usize,
     /// Rounds last a number of seconds, not of steps.
     timed: bool,
+    ranks: &'a Ranks,
     device: &'a AB::Device,
 }
 
@@ -254,7 +306,9 @@ impl<AB: TrainBackend> Rounds<'_, AB> {
                     lr,
                     loss: settings.loss,
                     shards: self.shards,
+                    crops: settings.batch,
                 },
+                self.ranks,
                 self.device,
             );
             state.model = model;
@@ -270,10 +324,13 @@ impl<AB: TrainBackend> Rounds<'_, AB> {
             s += 1;
             state.progress.step = s;
             display.step(s, loss, losses);
-            let stop = interrupt::requested();
+            // An interrupt on any rank stops them all after the same step.
+            let stop = self.ranks.any(interrupt::requested());
             if stop || (last_save.elapsed() >= self.every && (self.timed || s < steps)) {
                 state.progress.round_seconds = round_start.elapsed().as_secs_f64();
-                save(self.out, self.settings_json, &state)?;
+                if self.ranks.is_root() {
+                    save(self.out, self.settings_json, &state)?;
+                }
                 last_save = Instant::now();
             }
             if stop {
@@ -372,7 +429,6 @@ impl RoundDisplay {
 /// GPU kernels before the clock starts.
 fn compile_kernels<AB: TrainBackend>(
     state: &State<AB>,
-    masks: Option<&DeviceMasks<AB::InnerBackend>>,
     settings: &Settings,
     batch: Batch,
     shards: usize,
@@ -380,17 +436,20 @@ fn compile_kernels<AB: TrainBackend>(
     device: &AB::Device,
 ) -> Result<()> {
     let t = Instant::now();
+    let masks = DeviceMasks::<AB::InnerBackend>::new(&state.masks, device);
     let mut optim = settings.adam.init::<AB>();
     train_step(
         state.model.clone(),
         &mut optim,
-        masks,
+        masks.as_ref(),
         batch,
         StepRun {
             lr: 0.0,
             loss: settings.loss,
             shards,
+            crops: settings.batch,
         },
+        &Ranks::one(),
         device,
     );
     let tasks = [("noise:25".to_string(), "noise:25".parse()?)];
@@ -444,7 +503,7 @@ fn start<AB: TrainBackend>(
 }
 
 /// A run continued from its checkpoint.
-fn restore<AB: TrainBackend>(
+fn resume<AB: TrainBackend>(
     settings: &Settings,
     c: Checkpoint,
     device: &AB::Device,
@@ -521,7 +580,7 @@ fn finish_round<AB: TrainBackend>(
 ) -> Result<RoundReport> {
     let round = state.progress.round;
     let mut extra = serde_json::Map::new();
-    extra.insert("preset".into(), settings.preset.clone().into());
+    extra.insert("recipe".into(), settings.recipe.clone().into());
     match state.progress.round_secs {
         Some(secs) => extra.insert("round_secs".into(), secs.into()),
         None => extra.insert("steps_per_round".into(), settings.steps_per_round.into()),
@@ -551,7 +610,7 @@ fn finish_round<AB: TrainBackend>(
     )?;
     let bytes = ticket.to_bytes()?;
     let info = Ticket::inspect(&bytes)?;
-    let name = format!("round-{round:02}.mirl");
+    let name = ticket_file(round);
     fsio::write_atomic(&out.join(&name), &bytes, &[])?;
 
     let model = state.model.valid();
@@ -560,8 +619,8 @@ fn finish_round<AB: TrainBackend>(
     Ok(RoundReport {
         round,
         density: state.masks.density(),
-        density_all: info.density,
-        nonzero: info.nonzero,
+        density_all: info.summary.density,
+        nonzero: info.summary.nonzero,
         steps: state.progress.step,
         final_loss: losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len().max(1) as f64,
         val_input_psnr,
@@ -596,7 +655,7 @@ fn validate<B: ModelBackend>(
                 model,
                 &DynamicImage::ImageRgb8(degraded.clone()),
                 // The network as it is: validation scores what training made of it.
-                &pipeline::Options::new(Tasks::all(), None),
+                &pipeline::Options::new(Tasks::all(), pipeline::TileSize::Whole),
                 |_, _| {},
                 device,
             )?
@@ -636,7 +695,7 @@ fn write_reports(
 ) -> Result<()> {
     let json = serde_json::json!({ "settings": settings_json, "rounds": rows });
     fsio::write_atomic(
-        &out.join("report.json"),
+        &out.join(report::JSON),
         serde_json::to_string_pretty(&json)?.as_bytes(),
         &[],
     )?;
@@ -647,7 +706,7 @@ fn write_reports(
         None => "Iterative magnitude pruning with rewinding",
     };
     fsio::write_atomic(
-        &out.join("report.md"),
+        &out.join(report::MARKDOWN),
         report::markdown(title, settings_json, rows).as_bytes(),
         &[],
     )
