@@ -8,20 +8,18 @@ import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { launch } from '../tests/browser/browsers.mjs';
 import { serve } from '../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const size = arg('size', 256);
-const ticketIndex = process.argv.indexOf('--ticket');
-const ticketPath = ticketIndex > 0 ? resolve(process.argv[ticketIndex + 1]) : null;
-const runs = arg('runs', 3);
-const backendIndex = process.argv.indexOf('--backend');
-const backends = backendIndex > 0 ? [process.argv[backendIndex + 1]] : ['webgpu', 'cpu'];
+const { values: args } = parseArgs({
+  options: { size: { type: 'string', default: '256' }, runs: { type: 'string', default: '3' }, ticket: { type: 'string' }, backend: { type: 'string' } },
+});
+const size = Number(args.size);
+const ticketPath = args.ticket ? resolve(args.ticket) : null;
+const runs = Number(args.runs);
+const backends = args.backend ? [args.backend] : ['webgpu', 'cpu'];
 const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
 for (const core of ['mirl_core', 'mirl_gpu']) {
   const path = join(repo, `pkg/${core}_bg.wasm`);

@@ -14,29 +14,38 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { launch } from '../tests/browser/browsers.mjs';
 import { serve } from '../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const opt = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const model = resolve(process.argv[2] ?? '');
-if (!process.argv[2] || !existsSync(model)) throw new Error(`usage: node bench/ort.mjs MODEL.onnx (see the comment at the top); no model at ${model}`);
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    sizes: { type: 'string', default: '256,512' },
+    runs: { type: 'string', default: '5' },
+    backend: { type: 'string', default: 'cpu' },
+    threads: { type: 'string', default: '1' },
+    tile: { type: 'string', default: '0' },
+    'ort-threads': { type: 'string', default: '0' },
+    ticket: { type: 'string' },
+  },
+});
+const model = resolve(positionals[0] ?? '');
+if (!positionals[0] || !existsSync(model)) throw new Error(`usage: node bench/ort.mjs MODEL.onnx (see the comment at the top); no model at ${model}`);
 const ortDist = join(repo, 'bench/node_modules/onnxruntime-web/dist');
 if (!existsSync(ortDist)) throw new Error('onnxruntime-web is missing: (cd bench && npm install)');
 const shared = resolve(process.env.MIRL_SHARED ?? join(repo, '../shared'));
 const photos = join(shared, 'data/test/cbsd68');
 const photo = readdirSync(photos).sort()[0];
-const sizes = opt('sizes', '256,512').split(',').map(Number);
-const runs = Number(opt('runs', 5));
-const backend = opt('backend', 'cpu');
-const threads = opt('threads', '1');
-const tile = Number(opt('tile', 0));
-const ortThreads = Number(opt('ort-threads', 0));
+const sizes = args.sizes.split(',').map(Number);
+const runs = Number(args.runs);
+const backend = args.backend;
+const threads = args.threads;
+const tile = Number(args.tile);
+const ortThreads = Number(args['ort-threads']);
 // mirl runs this ticket (the same network as the ONNX model); the bundled one when omitted.
-const ticket = opt('ticket') && resolve(opt('ticket'));
+const ticket = args.ticket && resolve(args.ticket);
 if (ticket && !existsSync(ticket)) throw new Error(`--ticket: no such ticket: ${ticket}`);
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench'), '/ort/': ortDist, '/model/': dirname(model), '/photos/': photos };

@@ -5,18 +5,18 @@
 //   node bench/profile-browser.mjs [--size 512] [--runs 3] [--top 25] [--ticket T.mirl]
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { launch } from '../tests/browser/browsers.mjs';
 import { serve } from '../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const option = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const size = Number(option('size', 512));
-const runs = Number(option('runs', 3));
-const top = Number(option('top', 25));
-const ticketPath = option('ticket', null) && resolve(option('ticket'));
+const { values: args } = parseArgs({
+  options: { size: { type: 'string', default: '512' }, runs: { type: 'string', default: '3' }, top: { type: 'string', default: '25' }, ticket: { type: 'string' } },
+});
+const size = Number(args.size);
+const runs = Number(args.runs);
+const top = Number(args.top);
+const ticketPath = args.ticket && resolve(args.ticket);
 
 const mounts = { '/pkg/': join(repo, 'pkg'), '/bench/': join(repo, 'bench') };
 if (ticketPath) mounts['/ticket/'] = dirname(ticketPath);

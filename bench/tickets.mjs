@@ -10,23 +10,23 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { launch, packageTestInputs } from '../tests/browser/browsers.mjs';
 import { serve } from '../scripts/serve.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const option = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
+const { values: args } = parseArgs({
+  options: { a: { type: 'string' }, b: { type: 'string' }, sizes: { type: 'string', default: '256,512' }, runs: { type: 'string', default: '5' } },
+});
 const BUNDLED = ['allinone', 'osn'];
-const tickets = { a: option('a'), b: option('b') };
+const tickets = { a: args.a, b: args.b };
 for (const [role, path] of Object.entries(tickets)) {
   assert.ok(path, `--${role} T.mirl (or allinone, osn) is required`);
   assert.ok(BUNDLED.includes(path) || existsSync(path), `--${role}: no such ticket: ${path}`);
 }
-const sizes = option('sizes', '256,512').split(',').map(Number);
+const sizes = args.sizes.split(',').map(Number);
 assert.ok(sizes.every((s) => Number.isInteger(s) && s >= 8), `--sizes must be whole numbers of pixels: ${sizes}`);
-const runs = Number(option('runs', 5));
+const runs = Number(args.runs);
 assert.ok(Number.isInteger(runs) && runs > 0, '--runs must be a whole number above 0');
 
 const { photos, photo } = packageTestInputs();
