@@ -246,90 +246,60 @@ async fn bad_images_are_clear_errors() {
     let engine = Engine::bundled("allinone".into(), "cpu".into())
         .await
         .unwrap();
-    let (code, msg) = error(
-        engine
+    // Each refused start: what it was given, the error code, and what the message names.
+    let refused = |rgba: Vec<u8>, size: u32, tasks: &str, jpeg: Option<Vec<u8>>| {
+        let e = engine
             .start(
-                vec![0; 12],
-                2,
-                2,
+                rgba,
+                size,
+                size,
                 None,
-                "auto".into(),
-                None,
+                tasks.into(),
+                jpeg,
                 JsValue::UNDEFINED,
             )
             .err()
-            .unwrap(),
-    );
-    assert_eq!(code, "INVALID_INPUT", "{msg}");
-    assert!(msg.contains("16 bytes"), "{msg}");
-    let (code, msg) = error(
-        engine
-            .start(
-                Vec::new(),
-                0,
-                0,
-                None,
-                "auto".into(),
-                None,
-                JsValue::UNDEFINED,
-            )
-            .err()
-            .unwrap(),
-    );
-    assert_eq!(code, "EMPTY_IMAGE", "{msg}");
-    assert!(msg.contains("empty"), "{msg}");
-    let (code, msg) = error(
-        engine
-            .start(
-                Vec::new(),
-                10_000,
-                10_000,
-                None,
-                "auto".into(),
-                None,
-                JsValue::UNDEFINED,
-            )
-            .err()
-            .unwrap(),
-    );
-    assert_eq!(code, "IMAGE_TOO_LARGE", "{msg}");
-    assert!(msg.contains("limit"), "{msg}");
-    let (code, msg) = error(degrade_rgba(vec![0; 16], 2, 2, "snow", 0).err().unwrap());
-    assert_eq!(code, "INVALID_INPUT", "{msg}");
-    assert!(msg.contains("snow"), "{msg}");
-    let (code, msg) = error(
-        engine
-            .start(
+            .expect("refused");
+        error(e)
+    };
+    let cases = [
+        (
+            refused(vec![0; 12], 2, "auto", None),
+            "INVALID_INPUT",
+            "16 bytes",
+        ),
+        (refused(Vec::new(), 0, "auto", None), "EMPTY_IMAGE", "empty"),
+        (
+            refused(Vec::new(), 10_000, "auto", None),
+            "IMAGE_TOO_LARGE",
+            "limit",
+        ),
+        (
+            refused(vec![0; 16], 2, "blur", None),
+            "INVALID_INPUT",
+            "unknown task \"blur\"",
+        ),
+        // A JPEG file whose header does not read is named as such.
+        (
+            refused(
                 vec![0; 16],
                 2,
-                2,
-                None,
-                "blur".into(),
-                None,
-                JsValue::UNDEFINED,
-            )
-            .err()
-            .unwrap(),
-    );
-    assert_eq!(code, "INVALID_INPUT", "{msg}");
-    assert!(msg.contains("unknown task \"blur\""), "{msg}");
-    // A JPEG file whose header does not read is named as such.
-    let (code, msg) = error(
-        engine
-            .start(
-                vec![0; 16],
-                2,
-                2,
-                None,
-                "auto".into(),
+                "auto",
                 Some(vec![0xFF, 0xD8, 0xFF, 0xDB, 0, 4]),
-                JsValue::UNDEFINED,
-            )
-            .err()
-            .unwrap(),
-    );
-    assert_eq!(code, "INVALID_JPEG", "{msg}");
-    assert!(msg.contains("invalid JPEG file"), "{msg}");
+            ),
+            "INVALID_JPEG",
+            "invalid JPEG file",
+        ),
+        (
+            error(degrade_rgba(vec![0; 16], 2, 2, "snow", 0).err().unwrap()),
+            "INVALID_INPUT",
+            "snow",
+        ),
+    ];
+    for ((code, msg), want_code, names) in cases {
+        assert_eq!(code, want_code, "{msg}");
+        assert!(msg.contains(names), "{msg}");
+    }
     // The engine still works after errors.
     let job = engine
         .start(

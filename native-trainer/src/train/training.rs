@@ -449,6 +449,7 @@ fn compile_kernels<AB: TrainBackend>(
             shards,
             crops: settings.batch,
         },
+        // Timed rounds run on one rank only (`train::run` refuses them on several).
         &Ranks::one(),
         device,
     );
