@@ -1,6 +1,6 @@
-//! The network config (the JSON schema of PromptIR's `config.json`), its presets and its
-//! checks. What a config implies (parameter shapes, compute) is read from the network itself,
-//! in `model::layout`.
+//! The network config (the JSON schema of PromptIR's `config.json`), its presets and the
+//! bounds on its fields. What a config implies (parameter shapes, compute, the checks that
+//! need them) is read from the network itself, in `model::layout`.
 
 use serde::{Deserialize, Serialize};
 
@@ -153,29 +153,9 @@ impl PromptIrConfig {
         activation_bytes_per_pixel(self.dim, self.prompts[0].dim)
     }
 
-    /// Checks every bound and divisibility rule; run before anything is allocated.
-    pub fn validate(&self) -> Result<()> {
-        self.check_bounds()?;
-        let layout = self.layout();
-        for a in crate::model::layout::attention_layouts(&layout) {
-            if a.channels % a.heads != 0 {
-                return Err(Error::Config(format!(
-                    "{} has {} channels, not divisible by its {} heads",
-                    a.block, a.channels, a.heads
-                )));
-            }
-        }
-        let total = crate::model::layout::total_parameters(&layout);
-        if total > MAX_PARAMETERS {
-            return Err(Error::Config(format!(
-                "{total} parameters exceed the limit of {MAX_PARAMETERS}"
-            )));
-        }
-        Ok(())
-    }
-
-    /// The rules on the fields alone: what building the (uninitialised) network needs.
-    fn check_bounds(&self) -> Result<()> {
+    /// The rules on the fields alone: what building the (uninitialised) network needs
+    /// ([`PromptIrConfig::validate`], in `model::layout`, checks the rest).
+    pub(crate) fn check_bounds(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
         let d = self.dim;
         if d == 0 || d > MAX_DIM || !d.is_multiple_of(2) {

@@ -1,5 +1,5 @@
 //! What a photo's own pixels say about how it was degraded, measured before restoring, so that
-//! a restore in `auto` acts only on what is there ([`crate::tasks::Tasks::Auto`]). Each measure
+//! a restore in `auto` acts only on what is there (`tasks::Tasks::Auto`, which reads these). Each measure
 //! is one that clean photos and degraded ones keep apart (QUALITY.md, "Never worse"):
 //!
 //! - **Noise** is measured in the colour differences R−G and B−G. Sensor noise added per
@@ -10,7 +10,7 @@
 //!   of the quantization step; the step found gives the quality (IJG scale) it was saved at.
 //! - **Haze** lifts the dark channel (the least of R, G and B over a neighbourhood, He et
 //!   al. 2009): a clear photo has dark shadows somewhere in most of its regions. So does a
-//!   pale or overcast one, so this is reported, not acted on ([`crate::tasks`]).
+//!   pale or overcast one, so this is reported, not acted on (by `tasks`).
 
 use image::RgbaImage;
 use serde::{Deserialize, Serialize};

@@ -38,7 +38,7 @@ pub enum Error {
     /// An image with no pixels.
     #[error("invalid input: the image is empty ({width}x{height})")]
     EmptyImage { width: u32, height: u32 },
-    /// An image over [`MAX_PIXELS`](crate::pipeline::MAX_PIXELS).
+    /// An image over the pixel limit (`pipeline::MAX_PIXELS`).
     #[error("invalid input: the image is {width}x{height} ({:.1} megapixels); the limit is {} megapixels ({limit} pixels)", *width as f64 * *height as f64 / 1e6, *limit as f64 / 1e6)]
     ImageTooLarge { width: u32, height: u32, limit: u64 },
     /// A JPEG file whose header does not say how it was compressed.

@@ -13,6 +13,7 @@ pub mod model;
 pub mod ops;
 pub mod params;
 pub mod pipeline;
+pub mod plan;
 pub mod tasks;
 pub mod ticket;
 pub mod tone;

@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::jpeg_constraint;
 use crate::jpeg_file::{quality_planes, JpegFile, QUALITY_PLANES};
 use crate::model::PromptIr;
-use crate::tasks::{Examination, Plan, Tasks, AUTO_JPEG_QUALITY};
+use crate::plan::Plan;
+use crate::tasks::{Examination, Tasks, AUTO_JPEG_QUALITY};
 use crate::tone::Tone;
 use crate::ModelBackend;
 

@@ -8,7 +8,8 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::config::PromptIrConfig;
+use crate::config::{PromptIrConfig, MAX_PARAMETERS};
+use crate::error::{Error, Result};
 use crate::walk::{visit_params, ParamVisitor};
 
 /// The backend the uninitialised network is built on: any compiled-in one will do, since no
@@ -68,6 +69,27 @@ impl<B: Backend> ParamVisitor<B> for Walker {
 }
 
 impl PromptIrConfig {
+    /// Checks every bound and divisibility rule; run before anything is allocated.
+    pub fn validate(&self) -> Result<()> {
+        self.check_bounds()?;
+        let layout = self.layout();
+        for a in attention_layouts(&layout) {
+            if a.channels % a.heads != 0 {
+                return Err(Error::Config(format!(
+                    "{} has {} channels, not divisible by its {} heads",
+                    a.block, a.channels, a.heads
+                )));
+            }
+        }
+        let total = total_parameters(&layout);
+        if total > MAX_PARAMETERS {
+            return Err(Error::Config(format!(
+                "{total} parameters exceed the limit of {MAX_PARAMETERS}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Every parameter of the network, in the order `forward` uses them. The config's fields
     /// must be in bounds: [`PromptIrConfig::validate`] checks those before it calls this.
     pub fn layout(&self) -> Vec<ParamLayout> {

@@ -18,7 +18,8 @@ use crate::jpeg_file::JpegFile;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
 use crate::pipeline::{check_size, Options, Restoration, Tile, TileSize, MAX_PIXELS};
-use crate::tasks::{Examination, Plan, Tasks};
+use crate::plan::Plan;
+use crate::tasks::{Examination, Tasks};
 use crate::ticket::{Ticket, TicketSummary};
 #[cfg(feature = "wgpu")]
 pub use model::webgpu_device;

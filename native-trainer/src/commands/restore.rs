@@ -8,7 +8,8 @@ use anyhow::{bail, Result};
 use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::pipeline::{self, TileSize, DEFAULT_TILE};
-use mirl::tasks::{Examination, Plan, Tasks};
+use mirl::plan::Plan;
+use mirl::tasks::{Examination, Tasks};
 use mirl::ModelBackend;
 
 use super::tickets::TicketArg;
