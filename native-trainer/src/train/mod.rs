@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod interrupt;
 pub mod masks;
 pub mod report;
+pub mod settings;
 pub mod step;
 pub mod training;
 
@@ -15,13 +16,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context, Result};
 use mirl::ticket::Precision;
 use mirl::PromptIrConfig;
-use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
 use crate::data::{parse_tasks, Dataset, TaskMix};
 use crate::fsio;
 use crate::ranks::Ranks;
 use masks::{Masks, Scope};
+use settings::{Control, Settings};
 use step::{AdamSettings, Loss};
 
 /// Degradations trained on by default: the all-in-one web mix.
@@ -151,14 +152,6 @@ pub struct Args {
     workers: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Control {
-    RandomReinit,
-    RandomPrune,
-    Rewound,
-}
-
 /// Training recipes: a network and defaults for rounds, steps, batch, crop and validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Recipe {
@@ -183,16 +176,6 @@ struct Defaults {
     val_images: usize,
     val_crop: u32,
     lr: f64,
-}
-
-impl Control {
-    /// The name on the command line, and of the control's folder.
-    fn name(self) -> String {
-        clap::ValueEnum::to_possible_value(&self)
-            .expect("no variant is skipped")
-            .get_name()
-            .to_string()
-    }
 }
 
 impl Recipe {
@@ -222,58 +205,6 @@ impl Recipe {
             Recipe::Paper => d("paper", 15, 20_000, 8, 64, 8, 256, 2e-4),
         }
     }
-}
-
-/// Everything that determines a run's result; a resume must match it exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    /// The training recipe (`--recipe`), under the name runs have always stored it with.
-    #[serde(rename = "preset")]
-    pub recipe: String,
-    pub network: PromptIrConfig,
-    pub data: String,
-    /// Photos used and a CRC of their names and sizes, so a changed folder is noticed.
-    pub data_fingerprint: String,
-    pub rounds: u32,
-    /// Steps per round; 0 when rounds are timed (`round_secs`, `time_budget`).
-    pub steps_per_round: u64,
-    /// Seconds per round, for timed rounds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub round_secs: Option<f64>,
-    /// Seconds for the whole run; the seconds per round are settled once it has started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_budget: Option<f64>,
-    pub warmup_steps: u64,
-    pub batch: usize,
-    pub crop: u32,
-    pub adam: AdamSettings,
-    /// Runs from before the choice trained on L1.
-    #[serde(default)]
-    pub loss: Loss,
-    pub prune_fraction: f64,
-    pub scope: Scope,
-    pub rewind_step: u64,
-    pub rewind_all: bool,
-    pub control: Option<Control>,
-    pub masks_from: Option<String>,
-    pub tasks: String,
-    pub val_tasks: String,
-    pub val_images: usize,
-    pub val_crop: u32,
-    pub seed: u64,
-    pub precision: Precision,
-    /// Processes the run is spread over (MPI ranks): the gradients' sums, and so the result,
-    /// depend on it. Absent (1) in runs of one process.
-    #[serde(default = "one_rank", skip_serializing_if = "is_one_rank")]
-    pub ranks: usize,
-}
-
-fn one_rank() -> usize {
-    1
-}
-
-fn is_one_rank(ranks: &usize) -> bool {
-    *ranks == 1
 }
 
 /// How long each round trains, as the arguments say it.

@@ -22,8 +22,8 @@ use super::checkpoint::{self, Checkpoint, Progress};
 use super::interrupt::{self, Interrupted};
 use super::masks::{rewind, Masks};
 use super::report::{self, RoundReport};
+use super::settings::{Control, Settings};
 use super::step::{learning_rate, timed_learning_rate, train_step, Adam, DeviceMasks, StepRun};
-use super::{Control, Settings};
 use crate::backend::{TrainBackend, WithAutodiff};
 use crate::data::{
     make_batch, mix_seed, parse_tasks, Batch, BatchSpec, Dataset, Photo, Prefetcher, TaskMix,
