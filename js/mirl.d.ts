@@ -218,6 +218,12 @@ export class Restorer {
   free(): void;
 }
 
+/**
+ * A photo as `restore` reads it: its pixels, and, where it came as a JPEG file (a Blob, File or
+ * bytes), the file, whose header says how it was compressed.
+ */
+export function readImage(image: ImageInput): Promise<{ imageData: ImageData; jpeg: Uint8Array | undefined }>;
+
 /** Any image source as ImageData (rejects non-images, empty and oversized images). */
 export function toImageData(image: ImageInput): Promise<ImageData>;
 

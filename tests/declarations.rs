@@ -1,6 +1,7 @@
-//! The JavaScript package's declarations agree with the core they describe: the error codes,
+//! The JavaScript package's declarations agree with what they describe: the error codes,
 //! the precision names and the pixel limit are written in Rust once and checked here against
-//! `js/mirl.d.ts`, `js/README.md` and `js/mirl.js`.
+//! `js/mirl.d.ts`, `js/README.md` and `js/mirl.js`, and every export of the package's modules
+//! is declared. (`tsc --strict` over tests/browser/usage.ts checks the declarations' types.)
 
 use mirl::error::Error;
 use mirl::pipeline::MAX_PIXELS;
@@ -101,4 +102,34 @@ fn precision_names_and_the_pixel_limit_agree() {
         js.contains(&format!("export const MAX_PIXELS = {grouped};")),
         "MAX_PIXELS in js/mirl.js is not the core's {MAX_PIXELS}"
     );
+}
+
+#[test]
+fn every_export_is_declared() {
+    for (js, dts) in [
+        ("js/mirl.js", "js/mirl.d.ts"),
+        ("js/mirl-worker.js", "js/mirl-worker.d.ts"),
+    ] {
+        let (js, dts) = (read(js), read(dts));
+        let exports: Vec<(&str, &str)> = js
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| {
+                let l = l.strip_prefix("default ").unwrap_or(l);
+                let l = l.strip_prefix("async ").unwrap_or(l);
+                let (kind, rest) = l.split_once(' ')?;
+                let name = rest
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .next()?;
+                Some((kind, name))
+            })
+            .collect();
+        assert!(!exports.is_empty());
+        for (kind, name) in exports {
+            assert!(
+                dts.contains(&format!("{kind} {name}")),
+                "`{kind} {name}` is exported but not declared"
+            );
+        }
+    }
 }

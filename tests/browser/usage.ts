@@ -1,6 +1,6 @@
 // A typed page using the package as its README shows: `tsc --noEmit --strict` over it checks
 // the declarations that ship in pkg/ (vite.test.mjs runs it on the installed package).
-import init, { MAX_PIXELS, Restorer, compare, degrade, setWasmPaths, wasmPaths, wasmMemoryBytes } from 'mirl';
+import init, { MAX_PIXELS, Restorer, compare, degrade, readImage, setWasmPaths, toImageData, wasmPaths, wasmMemoryBytes } from 'mirl';
 import type { ErrorCode, MirlError, RestorePlan, RestorerInfo, TicketInfo } from 'mirl';
 import { WorkerRestorer } from 'mirl/worker';
 
@@ -46,7 +46,10 @@ async function inAWorker(image: ImageData): Promise<number> {
   return psnr;
 }
 
-async function onThePage(image: ImageData): Promise<number> {
+async function onThePage(image: ImageData, file: Blob): Promise<number> {
+  const { imageData, jpeg } = await readImage(file);
+  const pixels: ImageData = await toImageData(file);
+  console.log(imageData.width, jpeg?.byteLength, pixels.height);
   await init();
   const hazy = degrade(image, 'haze', 0);
   const { ssim } = compare(image, hazy);
