@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use burn::module::{AutodiffModule, Param};
+use burn::module::{AutodiffModule, Param, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -194,25 +194,62 @@ pub fn train_step<AB: TrainBackend>(
     ranks.sum(&mut loss);
     let mut sum = GradSum {
         masks,
-        ranks,
         shards: results.into_iter().map(|(grads, _)| grads).collect(),
         grads: GradientsParams::new(),
+        flat: (ranks.size() > 1).then(Flat::default),
     };
     visit_params(&model, &mut sum);
-    let mut model = optim.step(lr, model, sum.grads);
+    let mut grads = sum.grads;
+    if let Some(mut flat) = sum.flat {
+        // Every rank flattened the same parameters in the same order: one sum across the
+        // ranks for the whole step, then each gradient back in its place.
+        ranks.sum(&mut flat.values);
+        visit_params(
+            &model,
+            &mut Unflatten {
+                masks,
+                flat,
+                grads: &mut grads,
+            },
+        );
+    }
+    let mut model = optim.step(lr, model, grads);
     if let Some(masks) = masks {
         model = map_params(model, &mut WeightMasker { masks });
     }
     (model, loss[0])
 }
 
-/// Sums each parameter's gradient over the shards, in shard order, then over the ranks, and
-/// zeroes the gradients of pruned weights.
+/// Sums each parameter's gradient over the shards, in shard order. With one rank it zeroes the
+/// gradients of pruned weights and registers them; with several it appends them to `flat`,
+/// for one sum across the ranks.
 struct GradSum<'a, B: Backend> {
     masks: Option<&'a DeviceMasks<B>>,
-    ranks: &'a Ranks,
     shards: Vec<GradientsParams>,
     grads: GradientsParams,
+    flat: Option<Flat>,
+}
+
+/// Gradients laid end to end in host memory, with where each parameter's lie.
+#[derive(Default)]
+struct Flat {
+    values: Vec<f32>,
+    at: HashMap<ParamId, std::ops::Range<usize>>,
+}
+
+/// A gradient with the gradients of `path`'s pruned weights zeroed.
+fn masked<B: Backend, const D: usize>(
+    masks: Option<&DeviceMasks<B>>,
+    path: &str,
+    grad: Tensor<B, D>,
+) -> Tensor<B, D> {
+    match masks.and_then(|masks| masks.by_name.get(path)) {
+        Some(mask) => {
+            let dims = grad.dims();
+            grad * mask.clone().reshape(dims)
+        }
+        None => grad,
+    }
 }
 
 impl<AB: AutodiffBackend> ParamVisitor<AB> for GradSum<'_, AB::InnerBackend> {
@@ -225,25 +262,37 @@ impl<AB: AutodiffBackend> ParamVisitor<AB> for GradSum<'_, AB::InnerBackend> {
         else {
             return;
         };
-        // Every rank visits the same parameters in the same order: one sum across the ranks
-        // per parameter, through host memory.
-        let grad = if self.ranks.size() > 1 {
-            let (dims, device) = (grad.dims(), grad.device());
-            let mut values = grad.into_data().into_vec::<f32>().expect("f32 gradients");
-            self.ranks.sum(&mut values);
-            Tensor::from_data(TensorData::new(values, dims), &device)
-        } else {
-            grad
-        };
-        let mask = self.masks.and_then(|masks| masks.by_name.get(path));
-        let grad = match mask {
-            Some(mask) => {
-                let dims = grad.dims();
-                grad * mask.clone().reshape(dims)
+        match &mut self.flat {
+            Some(flat) => {
+                let start = flat.values.len();
+                let values = grad.into_data().into_vec::<f32>().expect("f32 gradients");
+                flat.values.extend(values);
+                flat.at.insert(param.id, start..flat.values.len());
             }
-            None => grad,
+            None => self
+                .grads
+                .register(param.id, masked(self.masks, path, grad)),
+        }
+    }
+}
+
+/// Puts the gradients summed across the ranks back, masked, as each parameter's.
+struct Unflatten<'a, B: Backend> {
+    masks: Option<&'a DeviceMasks<B>>,
+    flat: Flat,
+    grads: &'a mut GradientsParams,
+}
+
+impl<AB: AutodiffBackend> ParamVisitor<AB> for Unflatten<'_, AB::InnerBackend> {
+    fn visit<const D: usize>(&mut self, path: &str, param: &Param<Tensor<AB, D>>) {
+        let Some(range) = self.flat.at.get(&param.id) else {
+            return;
         };
-        self.grads.register(param.id, grad);
+        let value = param.val();
+        let data = TensorData::new(self.flat.values[range.clone()].to_vec(), value.dims());
+        let grad = Tensor::<AB::InnerBackend, D>::from_data(data, &value.device());
+        self.grads
+            .register(param.id, masked(self.masks, path, grad));
     }
 }
 
