@@ -143,7 +143,9 @@ impl WithAutodiff for Training<'_> {
         while !state.progress.done {
             state = rounds.train(state)?;
             let round = state.progress.round;
-            ranks.check_same("weights and masks", checksum(&state))?;
+            if ranks.size() > 1 {
+                ranks.check_same("weights and masks", checksum(&state))?;
+            }
             // Rank 0 scores and writes the round; the others hold the same weights.
             if root {
                 let row = finish_round(&settings, &state, &data.val, &val_tasks, &out, &device)?;
@@ -161,12 +163,12 @@ impl WithAutodiff for Training<'_> {
             }
         }
         if ranks.size() > 1 {
-            ranks.check_same("weights and masks", checksum(&state))?;
+            let crc = checksum(&state);
+            ranks.check_same("weights and masks", crc)?;
             if root {
                 eprintln!(
-                    "{} ranks ended with the same weights and masks (crc32 {:08x})",
-                    ranks.size(),
-                    checksum(&state)
+                    "{} ranks ended with the same weights and masks (crc32 {crc:08x})",
+                    ranks.size()
                 );
             }
         }
