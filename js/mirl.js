@@ -135,7 +135,6 @@ function threadCount(threads = 1) {
   return threads;
 }
 
-
 /**
  * `options.ticket` of `Restorer.create`: { choice } for the bundled tickets ('auto', or one by
  * name), or { bytes } of a ticket file.
@@ -145,7 +144,12 @@ async function ticketSource(ticket = 'auto') {
   if (ticket instanceof Uint8Array) return { bytes: ticket };
   if (ticket instanceof ArrayBuffer) return { bytes: new Uint8Array(ticket) };
   if (typeof ticket === 'string' || ticket instanceof URL) {
-    const response = await fetch(ticket);
+    let response;
+    try {
+      response = await fetch(ticket);
+    } catch (e) {
+      throw mirlError('FETCH_FAILED', `cannot fetch the ticket ${ticket}: ${asError(e).message}`);
+    }
     if (!response.ok) throw mirlError('FETCH_FAILED', `cannot fetch the ticket ${ticket}: HTTP ${response.status}`);
     return { bytes: new Uint8Array(await response.arrayBuffer()) };
   }
