@@ -60,6 +60,13 @@ fn read_report(path: &Path) -> Result<Report> {
     Ok(Report { settings, rounds })
 }
 
+/// Whether `path` is a run's control folder (`--and-control` writes OUT/control-KIND).
+fn is_control(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("control-"))
+}
+
 /// Run folders under `dir`: those holding a report.json, controls (`control-*`) left out.
 fn run_folders(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries =
@@ -73,11 +80,7 @@ fn run_folders(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         out.push(dir.to_path_buf());
     }
     for sub in subdirs {
-        let is_control = sub
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("control-"));
-        if !is_control {
+        if !is_control(&sub) {
             run_folders(&sub, out)?;
         }
     }
@@ -155,12 +158,7 @@ fn control_of(folder: &Path) -> Result<Option<(String, BTreeMap<String, f64>)>> 
     };
     let mut controls: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("control-"))
-                && p.join(report::JSON).is_file()
-        })
+        .filter(|p| is_control(p) && p.join(report::JSON).is_file())
         .collect();
     controls.sort();
     let Some(path) = controls.first() else {

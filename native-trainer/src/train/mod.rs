@@ -180,10 +180,7 @@ struct Defaults {
 
 impl Recipe {
     fn name(self) -> String {
-        clap::ValueEnum::to_possible_value(&self)
-            .expect("no variant is skipped")
-            .get_name()
-            .to_string()
+        settings::value_name(&self)
     }
 
     fn defaults(self) -> Defaults {

@@ -21,10 +21,7 @@ pub enum Control {
 impl Control {
     /// The name on the command line, and of the control's folder.
     pub fn name(self) -> String {
-        clap::ValueEnum::to_possible_value(&self)
-            .expect("no variant is skipped")
-            .get_name()
-            .to_string()
+        value_name(&self)
     }
 }
 
@@ -78,4 +75,14 @@ fn one_rank() -> usize {
 
 fn is_one_rank(ranks: &usize) -> bool {
     *ranks == 1
+}
+
+/// A command-line value's name as clap spells it (`random-reinit`, `quick`): how settings and
+/// folders name recipes and controls.
+pub fn value_name(value: &impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .expect("no variant is skipped")
+        .get_name()
+        .to_string()
 }
