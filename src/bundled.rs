@@ -42,23 +42,7 @@ impl Bundled {
             Bundled::Osn => include_bytes!("../tickets/osn.mirl"),
         }
     }
-
-    /// In `auto`, JPEG saved at this quality or below is restored: above it this ticket gains
-    /// nothing on the training photos, and a restore could only lose (QUALITY.md).
-    pub fn auto_jpeg_quality(self) -> u8 {
-        match self {
-            Bundled::AllInOne => crate::tasks::AUTO_JPEG_QUALITY,
-            Bundled::Osn => OSN_AUTO_JPEG_QUALITY,
-        }
-    }
 }
-
-/// [`Bundled::auto_jpeg_quality`] of the OSN ticket, which was trained up to quality 95. On 40
-/// training photos restored from their JPEG files (and so kept within what the files' tables
-/// allow), none came out worse at quality 92, 4:2:0 or 4:4:4 (+0.53 and +0.64 dB), but at
-/// 4:4:4 one CBSD68 photo does (302008, −0.18 dB), so 92 stays out. From pixels alone, JPEG
-/// above about quality 90 reads as none.
-const OSN_AUTO_JPEG_QUALITY: u8 = 90;
 
 impl fmt::Display for Bundled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -23,6 +23,7 @@ use crate::jpeg_file::{quality_planes, JpegFile, QUALITY_PLANES};
 use crate::model::PromptIr;
 use crate::plan::Plan;
 use crate::tasks::{Examination, Tasks, AUTO_JPEG_QUALITY};
+use crate::ticket::Provenance;
 use crate::tone::Tone;
 use crate::ModelBackend;
 
@@ -43,7 +44,7 @@ pub const ACTIVATION_BUDGET: u64 = 256 << 20;
 
 /// How a restore runs: what it removes, in what tiles, and what the photo's JPEG file says
 /// of its compression.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// What to remove ([`Plan::new`] settles what that is for a photo).
     pub tasks: Tasks,
@@ -54,9 +55,25 @@ pub struct Options {
     /// What the photo was found to be, where the caller examined it already (to pick a
     /// ticket, [`crate::bundled`]); the restore examines it otherwise (with `jpeg`).
     pub examined: Option<Examination>,
-    /// The bundled ticket that restores and why, where it was picked for the photo: its
-    /// [`crate::bundled::Bundled::auto_jpeg_quality`] applies, and the plan says which it was.
+    /// The bundled ticket that restores and why, where it was picked for the photo: the plan
+    /// says which it was.
     pub pick: Option<Pick>,
+    /// In `auto`, JPEG saved at this quality or below is removed: the restoring ticket's
+    /// [`crate::ticket::Provenance::auto_jpeg_quality`] ([`Options::for_ticket`]).
+    pub auto_jpeg_quality: u8,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            tasks: Tasks::default(),
+            tile: TileSize::default(),
+            jpeg: None,
+            examined: None,
+            pick: None,
+            auto_jpeg_quality: AUTO_JPEG_QUALITY,
+        }
+    }
 }
 
 impl Options {
@@ -65,6 +82,14 @@ impl Options {
             tasks,
             tile,
             ..Self::default()
+        }
+    }
+
+    /// These options for a restore by a ticket of this provenance (its `auto` JPEG bar).
+    pub fn for_ticket(self, provenance: &Provenance) -> Self {
+        Self {
+            auto_jpeg_quality: provenance.auto_jpeg_quality(),
+            ..self
         }
     }
 }
@@ -317,11 +342,7 @@ impl Restoration {
         let examined = options
             .examined
             .unwrap_or_else(|| Examination::of(&image, options.jpeg));
-        let auto_jpeg_quality = options
-            .pick
-            .as_ref()
-            .map_or(AUTO_JPEG_QUALITY, |p| p.ticket.auto_jpeg_quality());
-        let mut plan = Plan::new(&options.tasks, examined, auto_jpeg_quality);
+        let mut plan = Plan::new(&options.tasks, examined, options.auto_jpeg_quality);
         plan.ticket = options.pick.clone();
         let tiles = if plan.runs_network() {
             ys.iter()

@@ -39,7 +39,7 @@ pub struct Plan {
 impl Plan {
     /// Settles what to remove from a photo, as `examined`: in `auto`, noise of
     /// [`AUTO_NOISE_SIGMA`] or more, and JPEG at `auto_jpeg_quality` or below (the ticket's
-    /// [`crate::bundled::Bundled::auto_jpeg_quality`]).
+    /// [`crate::ticket::Provenance::auto_jpeg_quality`]).
     pub fn new(asked: &Tasks, examined: Examination, auto_jpeg_quality: u8) -> Self {
         let quality = examined.jpeg_quality();
         let Examination {

@@ -55,10 +55,17 @@ impl Task {
 /// was trained on σ 15, 25 and 50: below, it smooths away the texture of some photos with the
 /// noise (on the training photos, 4 of 432 came out worse at σ 12, 32 at σ 5; QUALITY.md).
 pub const AUTO_NOISE_SIGMA: f32 = 13.0;
-/// JPEG saved at this quality or below is restored in `auto` by a ticket that says nothing
-/// else (the OSN ticket sets its own bar): above it the all-in-one ticket gains
-/// nothing, and a restore could only lose.
+/// JPEG saved at this quality or below is restored in `auto` by a ticket trained for more
+/// than JPEG, as the all-in-one ticket: above it that ticket gains nothing, and a restore
+/// could only lose (QUALITY.md). [`crate::ticket::Provenance::auto_jpeg_quality`] says which
+/// bar a ticket gets.
 pub const AUTO_JPEG_QUALITY: u8 = 75;
+/// The same for a ticket trained only for JPEG, as the OSN ticket (trained up to quality
+/// 95). On 40 training photos restored from their JPEG files (and so kept within what the
+/// files' tables allow), the OSN ticket made none worse at quality 92, 4:2:0 or 4:4:4 (+0.53
+/// and +0.64 dB), but at 4:4:4 one CBSD68 photo came out worse (302008, −0.18 dB), so 92
+/// stays out. From pixels alone, JPEG above about quality 90 reads as none.
+pub const JPEG_TICKET_AUTO_QUALITY: u8 = 90;
 
 /// In `auto`, a restore may change a photo by at most this many times the RMS difference
 /// that the degradations found would have made to it (`plan::Plan::check`): 1, and a tenth for

@@ -9,11 +9,13 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{is_prunable, PromptIrConfig};
+use crate::degrade::Degradation;
 use crate::error::{Error, Result};
 use crate::model::PromptIr;
 use crate::params::{
     check_names, f32_le_bytes, load_params, read_params, HostTensor, NamedParams, StoredFloat,
 };
+use crate::tasks::{AUTO_JPEG_QUALITY, JPEG_TICKET_AUTO_QUALITY};
 use crate::ModelBackend;
 
 /// Value of the `format` metadata key.
@@ -116,6 +118,30 @@ pub struct Provenance {
     pub tasks: Option<Vec<String>>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Provenance {
+    /// The highest JPEG quality `auto` restores with this ticket: [`JPEG_TICKET_AUTO_QUALITY`]
+    /// for a ticket trained only to remove compression (every training task JPEG, a social
+    /// network's processing or a clean photo, as the OSN ticket), [`AUTO_JPEG_QUALITY`] for
+    /// any other, or one whose provenance does not say.
+    pub fn auto_jpeg_quality(&self) -> u8 {
+        let compression_only = |task: &String| {
+            // As training records its mix: `osn@5`.
+            let name = task.split('@').next().unwrap_or_default();
+            name.parse::<Degradation>()
+                .is_ok_and(|d| d.compression_only())
+        };
+        match &self.tasks {
+            Some(tasks)
+                if tasks.iter().all(compression_only)
+                    && tasks.iter().any(|t| !t.starts_with("clean")) =>
+            {
+                JPEG_TICKET_AUTO_QUALITY
+            }
+            _ => AUTO_JPEG_QUALITY,
+        }
+    }
 }
 
 /// A network's config and weights, with where they came from.

@@ -371,3 +371,41 @@ fn heads_must_divide_channels() {
         .to_string()
         .contains("not a PromptIR config"));
 }
+
+/// What `auto` asks of a ticket follows what it was trained for: JPEG up to quality 90 for a
+/// ticket trained only to remove compression, up to 75 for any other or one that does not say.
+#[test]
+fn the_auto_jpeg_bar_follows_what_a_ticket_was_trained_for() {
+    use mirl::bundled::Bundled;
+    use mirl::tasks::{AUTO_JPEG_QUALITY, JPEG_TICKET_AUTO_QUALITY};
+    let bar = |tasks: Option<&[&str]>| {
+        Provenance {
+            tasks: tasks.map(|t| t.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
+        .auto_jpeg_quality()
+    };
+    assert_eq!(bar(Some(&["osn@5", "clean@1"])), JPEG_TICKET_AUTO_QUALITY);
+    assert_eq!(
+        bar(Some(&["jpeg:20@1", "osn:reshare@2"])),
+        JPEG_TICKET_AUTO_QUALITY
+    );
+    for other in [
+        None,
+        Some(&[][..]),
+        Some(&["clean@1"][..]),
+        Some(&["osn@3", "noise+osn@1"][..]),
+        Some(&["osn@3", "rain@1"][..]),
+        Some(&["unknown@1"][..]),
+    ] {
+        assert_eq!(bar(other), AUTO_JPEG_QUALITY, "{other:?}");
+    }
+    let bundled = |b: Bundled| {
+        Ticket::from_bytes(b.bytes())
+            .unwrap()
+            .provenance
+            .auto_jpeg_quality()
+    };
+    assert_eq!(bundled(Bundled::Osn), JPEG_TICKET_AUTO_QUALITY);
+    assert_eq!(bundled(Bundled::AllInOne), AUTO_JPEG_QUALITY);
+}

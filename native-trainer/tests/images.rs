@@ -74,8 +74,8 @@ fn degrade_then_metrics_on_a_photo() {
 
 /// A social network's delivery as a file: the JPEG it would serve (its quality, subsampling
 /// and scan type in the header), and the clean photo at the delivered size beside it. A
-/// restore reads the header: it removes JPEG at quality 70, and leaves a quality 92 upload
-/// alone.
+/// restore reads the header: it removes JPEG at quality 70 and 85, and leaves a quality 92
+/// upload alone.
 #[test]
 fn a_delivered_jpeg_is_restored_with_what_its_file_says() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,6 +120,16 @@ fn a_delivered_jpeg_is_restored_with_what_its_file_says() {
             "{kind}: {before:.2} -> {after:.2} dB"
         );
     }
+
+    // A ticket file trained only for JPEG (here the OSN ticket's own file) is trusted as far
+    // as the bundled OSN ticket is: it removes JPEG at quality 85, above the all-in-one's 75.
+    degrade("osn:upload");
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tickets/osn.mirl");
+    let out = ok(&[&"restore", &sent, &"-o", &restored, &"--ticket", &own]);
+    assert!(
+        out.contains("removed jpeg") && out.contains("quality 85"),
+        "{out}"
+    );
 
     degrade("osn:upload444");
     let out = ok(&[&"restore", &sent, &"-o", &restored]);

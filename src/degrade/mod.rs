@@ -178,6 +178,16 @@ impl Degradation {
         self.apply_with(start, &mut rng)
     }
 
+    /// Whether it only compresses (JPEG, a social network's processing) or leaves the photo
+    /// as it is: a ticket trained on such degradations alone removes only JPEG.
+    pub fn compression_only(&self) -> bool {
+        match self {
+            Degradation::Jpeg { .. } | Degradation::Osn(_) | Degradation::Clean => true,
+            Degradation::Chain(parts) => parts.iter().all(Degradation::compression_only),
+            Degradation::Noise { .. } | Degradation::Rain | Degradation::Haze => false,
+        }
+    }
+
     /// The smallest factor the degradation can shrink a photo by (long-side limits aside):
     /// a training crop is taken this much larger.
     pub fn least_scale(&self) -> f32 {

@@ -185,7 +185,7 @@ impl Engine {
                 jpeg,
                 examined,
                 pick,
-                ..Options::new(tasks, tile)
+                ..Options::new(tasks, tile).for_ticket(&self.info.provenance)
             },
         )
         .map_err(js_error)?;

@@ -158,18 +158,11 @@ impl WithBackend for Eval {
                 // As a user restoring the file would: with what its header says.
                 let jpeg = out.file.as_deref().map(JpegFile::read).transpose()?;
                 let examined = Examination::of(&degraded_rgba.to_rgba8(), jpeg);
-                let (model, pick) = networks.for_photo(&self.remove, &examined, &device)?;
-                let (restored, plan) = pipeline::restore(
-                    model,
-                    &degraded_rgba,
-                    &pipeline::Options {
-                        examined: Some(examined),
-                        pick,
-                        ..pipeline::Options::new(self.remove.clone(), TileSize::Side(self.tile))
-                    },
-                    |_, _| {},
-                    &device,
-                )?;
+                let mut options =
+                    pipeline::Options::new(self.remove.clone(), TileSize::Side(self.tile));
+                let model = networks.for_photo(examined, &mut options, &device)?;
+                let (restored, plan) =
+                    pipeline::restore(model, &degraded_rgba, &options, |_, _| {}, &device)?;
                 let restored = restored.to_rgb8();
                 let photo = PhotoScore {
                     photo: name.clone(),

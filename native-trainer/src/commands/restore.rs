@@ -136,9 +136,7 @@ impl WithBackend for Restore {
         let mut networks = self.ticket.networks::<B>(&device)?;
         let mut options = self.options;
         let examined = Examination::of(&self.image.to_rgba8(), options.jpeg);
-        let (model, pick) = networks.for_photo(&options.tasks, &examined, &device)?;
-        options.examined = Some(examined);
-        options.pick = pick;
+        let model = networks.for_photo(examined, &mut options, &device)?;
         let bar = ProgressBar::new(0).with_style(
             ProgressStyle::with_template("{bar:30} tile {pos}/{len} {elapsed}").unwrap(),
         );

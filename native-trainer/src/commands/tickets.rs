@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
-use mirl::bundled::{Bundled, Choice, Pick};
-use mirl::tasks::{Examination, Tasks};
-use mirl::ticket::Ticket;
+use mirl::bundled::{Bundled, Choice};
+use mirl::pipeline::Options;
+use mirl::tasks::Examination;
+use mirl::ticket::{Provenance, Ticket};
 use mirl::{ModelBackend, PromptIr};
 
 /// What `--ticket` names: `auto`, `allinone`, `osn`, or any other value a `.mirl` file (write
@@ -61,7 +62,10 @@ impl TicketArg {
     /// Its networks on `device`, read (a file checked) before any photo is.
     pub fn networks<B: ModelBackend>(&self, device: &B::Device) -> Result<Networks<B>> {
         Ok(match self {
-            TicketArg::File(path) => Networks::Own(Box::new(read_ticket(path)?.build(device)?)),
+            TicketArg::File(path) => {
+                let ticket = read_ticket(path)?;
+                Networks::Own(Box::new((ticket.build(device)?, ticket.provenance)))
+            }
             TicketArg::Bundled(choice) => Networks::Bundled {
                 choice: *choice,
                 built: Vec::new(),
@@ -76,40 +80,51 @@ pub fn read_ticket(path: &Path) -> Result<Ticket> {
     Ticket::from_bytes(&bytes).with_context(|| format!("cannot load ticket {}", path.display()))
 }
 
+/// A network, and where its ticket came from (which sets what `auto` asks of it).
+type Network<B> = (PromptIr<B>, Provenance);
+
 /// The networks a command restores with: the caller's own, or bundled ones, each built on the
 /// device the first time a photo needs it.
 pub enum Networks<B: ModelBackend> {
-    Own(Box<PromptIr<B>>),
+    Own(Box<Network<B>>),
     Bundled {
         choice: Choice,
-        built: Vec<(Bundled, PromptIr<B>)>,
+        built: Vec<(Bundled, Network<B>)>,
     },
 }
 
 impl<B: ModelBackend> Networks<B> {
-    /// The network for a photo that asks for `asked`, as `examined`, and for a bundled
-    /// ticket, which it is and why.
+    /// The network for a photo restored with `options`, as `examined`; `options` take in
+    /// the examination, the ticket's `auto` JPEG bar and, for a bundled ticket, which it is
+    /// and why.
     pub fn for_photo(
         &mut self,
-        asked: &Tasks,
-        examined: &Examination,
+        examined: Examination,
+        options: &mut Options,
         device: &B::Device,
-    ) -> Result<(&PromptIr<B>, Option<Pick>)> {
-        match self {
-            Networks::Own(model) => Ok((model, None)),
+    ) -> Result<&PromptIr<B>> {
+        let (network, pick) = match self {
+            Networks::Own(network) => (&**network, None),
             Networks::Bundled { choice, built } => {
-                let pick = choice.pick(asked, examined);
+                let pick = choice.pick(&options.tasks, &examined);
                 let i = match built.iter().position(|(b, _)| *b == pick.ticket) {
                     Some(i) => i,
                     None => {
-                        let model = Ticket::from_bytes(pick.ticket.bytes())?.build(device)?;
-                        built.push((pick.ticket, model));
+                        let ticket = Ticket::from_bytes(pick.ticket.bytes())?;
+                        built.push((pick.ticket, (ticket.build(device)?, ticket.provenance)));
                         built.len() - 1
                     }
                 };
-                Ok((&built[i].1, Some(pick)))
+                (&built[i].1, Some(pick))
             }
-        }
+        };
+        let (model, provenance) = network;
+        *options = Options {
+            examined: Some(examined),
+            pick,
+            ..std::mem::take(options).for_ticket(provenance)
+        };
+        Ok(model)
     }
 }
 
