@@ -372,7 +372,7 @@ fn heads_must_divide_channels() {
         .contains("not a PromptIR config"));
 }
 
-/// What `auto` asks of a ticket follows what it was trained for: JPEG up to quality 90 for a
+/// What `auto` asks of a ticket follows what it was trained for: JPEG up to quality 92 for a
 /// ticket trained only to remove compression, up to 75 for any other or one that does not say.
 #[test]
 fn the_auto_jpeg_bar_follows_what_a_ticket_was_trained_for() {

@@ -74,8 +74,8 @@ fn degrade_then_metrics_on_a_photo() {
 
 /// A social network's delivery as a file: the JPEG it would serve (its quality, subsampling
 /// and scan type in the header), and the clean photo at the delivered size beside it. A
-/// restore reads the header: it removes JPEG at quality 70 and 85, and leaves a quality 92
-/// upload alone.
+/// restore reads the header: it removes JPEG at quality 70 to 92, and leaves quality 95
+/// alone.
 #[test]
 fn a_delivered_jpeg_is_restored_with_what_its_file_says() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,10 +131,26 @@ fn a_delivered_jpeg_is_restored_with_what_its_file_says() {
         "{out}"
     );
 
+    // A network that keeps full chroma at quality 92: the OSN ticket's bar, restored.
     degrade("osn:upload444");
     let out = ok(&[&"restore", &sent, &"-o", &restored]);
     assert!(
-        out.contains("nothing removed") && out.contains("quality 92, 4:4:4, progressive"),
+        out.contains("removed jpeg") && out.contains("quality 92, 4:4:4, progressive"),
+        "{out}"
+    );
+    let (before, _) = metrics(&reference, &sent);
+    let (after, _) = metrics(&reference, &restored);
+    println!("osn:upload444 on 101085: {before:.2} -> {after:.2} dB");
+    assert!(
+        after >= before,
+        "osn:upload444: {before:.2} -> {after:.2} dB"
+    );
+
+    // Above the bar the photo is left as it came.
+    degrade("osn:max2048:95fp");
+    let out = ok(&[&"restore", &sent, &"-o", &restored]);
+    assert!(
+        out.contains("nothing removed") && out.contains("quality 95, 4:4:4, progressive"),
         "{out}"
     );
 }
