@@ -205,4 +205,31 @@ mod tests {
         assert!(!plan.auto && plan.runs_network() && plan.keeps_tone());
         assert!(!Plan::new(&Tasks::all(), examine(), AUTO_JPEG_QUALITY).keeps_tone());
     }
+
+    #[test]
+    fn a_result_kept_within_its_jpeg_file_is_not_checked() {
+        let photo = image::RgbImage::from_fn(32, 32, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 5) as u8, 90])
+        });
+        let file = JpegFile::read(
+            &crate::degrade::JpegSettings::new(50)
+                .encode(&photo)
+                .unwrap(),
+        )
+        .unwrap();
+        let rgba = image::DynamicImage::ImageRgb8(photo).to_rgba8();
+        let plan = Plan::new(
+            &Tasks::Auto,
+            Examination::of(&rgba, Some(file)),
+            AUTO_JPEG_QUALITY,
+        );
+        assert_eq!(plan.tasks, [Task::Jpeg], "{plan}");
+        assert!(plan.jpeg_constraint().is_some() && !plan.checks(), "{plan}");
+        // The same JPEG known from its pixels alone: no constraint, so the result is checked.
+        let from_pixels = Plan {
+            jpeg_file: None,
+            ..plan
+        };
+        assert!(from_pixels.jpeg_constraint().is_none() && from_pixels.checks());
+    }
 }
