@@ -11,7 +11,7 @@ non-zero parameters and bytes.
 A ticket named `dense` is the reference for "within 0.3 dB of the dense network".
 
 --family osn scores social-network photos instead (the OSN ticket's targets): LIVE1 at JPEG
-q 10/20/30/40, the realistic profiles (osn:upload, ...; README, Degradations), JPEG q 90 and
+q 10/20/30/40, the realistic profiles (osn:upload, ...; README, Degradations), JPEG q 90, 92 and
 95 and clean photos, which no photo may come out of more than 0.05 dB below its input.
 
 --remove is what the restores remove, as `native-trainer restore --tasks`: `all` (the default:
@@ -59,7 +59,7 @@ WITHIN_DENSE = 0.3
 # The OSN ticket's suite and targets (issue: social-network photos, visibly cleaned).
 OSN_PROFILES = ["osn:upload", "osn:upload444", "osn:messenger", "osn:reshare", "osn:recrop"]
 OSN_SUITES = [
-    ("live1", ",".join(["jpeg:10", "jpeg:20", "jpeg:30", "jpeg:40", *OSN_PROFILES, "jpeg:90", "jpeg:95", "clean"])),
+    ("live1", ",".join(["jpeg:10", "jpeg:20", "jpeg:30", "jpeg:40", *OSN_PROFILES, "jpeg:90", "jpeg:92", "jpeg:95", "clean"])),
 ]
 OSN_TARGETS = [
     ("jpeg:10", "gain", 0.9),

@@ -41,6 +41,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Train(train::Args),
+    Prune(commands::prune::Args),
     Import(commands::import::Args),
     Export(commands::export::Args),
     Inspect(commands::inspect::Args),
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Prune(args) => commands::prune::run(args),
         Command::Import(args) => commands::import::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Infer(args) => commands::infer::run(args),

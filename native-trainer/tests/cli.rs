@@ -141,6 +141,59 @@ fn export_gives_back_the_reference_weights_and_imports_again() {
     ok(&[&"export", &"-o", &dir.path().join("default.safetensors")]);
 }
 
+#[test]
+fn prune_cuts_the_smallest_weights_and_lamp_empties_no_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticket = import(dir.path(), "promptir-tiny", "weights.safetensors", "f32");
+    let original = dir.path().join("original.safetensors");
+    ok(&[&"export", &ticket, &"-o", &original]);
+    for scope in ["global", "layer-wise", "lamp"] {
+        let pruned = dir.path().join(format!("{scope}.mirl"));
+        let text = ok(&[
+            &"prune",
+            &ticket,
+            &"-o",
+            &pruned,
+            &"--density",
+            &"0.05",
+            &"--scope",
+            &scope,
+        ]);
+        assert!(text.contains(&format!("scope \"{scope}\"")), "{text}");
+        let info: serde_json::Value =
+            serde_json::from_str(&ok(&[&"inspect", &pruned, &"--json"])).unwrap();
+        let density = info["prunable_density"].as_f64().unwrap();
+        assert!((density - 0.05).abs() < 1e-3, "{scope}: density {density}");
+        let layers = info["layers"].as_array().unwrap();
+        let prunable = layers.iter().filter(|l| l["prunable"] == true);
+        let emptied: Vec<_> = prunable.filter(|l| l["nonzero"] == 0).collect();
+        if scope == "lamp" {
+            assert!(emptied.is_empty(), "lamp emptied {emptied:?}");
+        }
+        // The survivors keep their values.
+        let exported = dir.path().join(format!("{scope}.safetensors"));
+        ok(&[&"export", &pruned, &"-o", &exported]);
+        for layer in layers {
+            let name = layer["name"].as_str().unwrap();
+            let (before, after) = (tensor(&original, name), tensor(&exported, name));
+            for (b, a) in before.iter().zip(&after) {
+                assert!(*a == 0.0 || a == b, "{scope}: {name} changed {b} to {a}");
+            }
+        }
+    }
+    let msg = err(&[
+        &"prune",
+        &ticket,
+        &"-o",
+        &dir.path().join("x.mirl"),
+        &"--fraction",
+        &"1.5",
+    ]);
+    assert!(msg.contains("--fraction 1.5"), "{msg}");
+    let msg = err(&[&"prune", &ticket, &"-o", &ticket, &"--fraction", &"0.5"]);
+    assert!(msg.contains("overwrite"), "{msg}");
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 #[ignore = "slow: runs the paper network (scripts/test.sh runs it)"]

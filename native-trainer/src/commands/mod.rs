@@ -7,6 +7,7 @@ pub mod import;
 pub mod infer;
 pub mod inspect;
 pub mod metrics;
+pub mod prune;
 pub mod restore;
 pub mod runs;
 pub mod tickets;
