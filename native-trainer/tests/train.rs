@@ -355,6 +355,10 @@ fn controls_use_the_tickets_masks_or_its_layer_densities() {
         "random-reinit keeps the ticket's masks"
     );
     assert_eq!(t.provenance.extra["control"], "random-reinit");
+    // It names the ticket its masks came from, not a scope of its own.
+    let from = t.provenance.extra["masks_from"].as_str().unwrap();
+    assert!(from.contains("round-02.mirl (crc32 "), "{from}");
+    assert!(!t.provenance.extra.contains_key("scope"));
     let init = ticket(&reinit.join("init.mirl"));
     let w = "patch_embed.proj.weight";
     assert_ne!(

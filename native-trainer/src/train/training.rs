@@ -588,9 +588,18 @@ fn finish_round<AB: TrainBackend>(
         Some(secs) => extra.insert("round_secs".into(), secs.into()),
         None => extra.insert("steps_per_round".into(), settings.steps_per_round.into()),
     };
-    extra.insert("scope".into(), serde_json::to_value(settings.scope)?);
-    if let Some(c) = settings.control {
-        extra.insert("control".into(), serde_json::to_value(c)?);
+    match settings.control {
+        // A control's masks come from another ticket (whose provenance tells how it was
+        // pruned), not from this run's scope.
+        Some(c) => {
+            extra.insert("control".into(), serde_json::to_value(c)?);
+            if let Some(from) = &settings.masks_from {
+                extra.insert("masks_from".into(), from.clone().into());
+            }
+        }
+        None => {
+            extra.insert("scope".into(), serde_json::to_value(settings.scope)?);
+        }
     }
     let provenance = Provenance {
         source: Some("native-trainer train".into()),
