@@ -79,7 +79,8 @@ impl Masks {
         self.keep.values().all(|m| m.iter().all(|&k| k))
     }
 
-    /// Cuts `fraction` of the surviving weights with the smallest magnitude in `params`.
+    /// Cuts `fraction` of the surviving weights with the smallest magnitude in `params` (for
+    /// `Lamp`, the smallest layer-adaptive score).
     /// Masks only shrink: a pruned weight never returns.
     pub fn prune(&mut self, params: &NamedParams, fraction: f64, scope: Scope) {
         match scope {

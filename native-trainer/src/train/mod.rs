@@ -97,7 +97,7 @@ pub struct Args {
     /// Density of prunable weights to reach after the last round; sets the fraction per round.
     #[arg(long)]
     target_density: Option<f64>,
-    /// Magnitude threshold over all layers at once, or per layer.
+    /// Magnitude threshold over all layers at once, per layer, or over layer-adaptive scores.
     #[arg(long, value_enum, default_value = "global")]
     scope: Scope,
     /// Rewind survivors to their values after this many steps of round 0 (0: initialisation).
