@@ -14,6 +14,8 @@ set -e
 bin=${NATIVE_TRAINER:-$HOME/.cache/mirl-target/release/native-trainer}
 [ -f masks.mirl ] || "$bin" prune ../run/round-00.mirl -o masks.mirl --density 0.1 --scope lamp
 stage() {
+  # A finished stage keeps its ticket, report and log, not its checkpoint.
+  [ -f "$1/round-00.mirl" ] && { echo "$1: finished"; return; }
   resume=; [ -f "$1/checkpoint.safetensors" ] && resume=--resume
   nice -n 19 "$bin" train --data ../../../../shared/data/train/cbsd432 --out "$1" \
     --recipe quick --steps-per-round 90000 --crop 48 --batch 8 --warmup-steps 10000 \
