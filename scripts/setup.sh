@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 have() { command -v "$1" >/dev/null 2>&1; }
+any() { for f in "$@"; do [ -e "$f" ] && return 0; done; return 1; }  # any of these paths exists
 # Vulkan software driver (lavapipe) for the native wgpu tests.
 [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
 # Headless Chromium and its WebDriver for the browser tests; Node.js for the package and page
@@ -18,7 +19,8 @@ have npm || need_apt+=(npm)
 # Open MPI and libclang (the mpi crate's bindings) for data-parallel training (`--features mpi`).
 have mpirun || need_apt+=(openmpi-bin)
 [ -e /usr/include/x86_64-linux-gnu/mpi/mpi.h ] || [ -e /usr/include/mpi.h ] || ls /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h >/dev/null 2>&1 || need_apt+=(libopenmpi-dev)
-ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+# libclang itself: libclang-cpp, which other packages bring, is no use to bindgen.
+any /usr/lib/llvm-*/lib/libclang.so /usr/lib/llvm-*/lib/libclang.so.1 || need_apt+=(libclang-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
     sudo_cmd=""
