@@ -84,7 +84,7 @@ mod tests {
             let [_, c, _, _] = shape;
             let conv = conv::<AD>(c, c, k, c, &Default::default());
             let (x, r) = (random::<AD>(shape), random::<AD>(shape));
-            let tolerance = Tolerance::<f32>::absolute(1e-5);
+            let tolerance = Tolerance::<f32>::rel_abs(1e-5, 1e-5);
             depthwise(conv.weight.val(), x.clone())
                 .into_data()
                 .assert_approx_eq(&conv.forward(x.clone()).into_data(), tolerance);
