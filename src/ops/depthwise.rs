@@ -51,6 +51,7 @@ pub(crate) fn weight_grad_by_shifts<B: Backend>(
 #[cfg(all(test, feature = "flex", feature = "autodiff"))]
 mod tests {
     use super::*;
+    use crate::ops::tests::close;
     use burn::backend::{Autodiff, Flex};
     use burn::nn::conv::Conv2d;
     use burn::tensor::{Distribution, Tolerance};
@@ -84,7 +85,7 @@ mod tests {
             let [_, c, _, _] = shape;
             let conv = conv::<AD>(c, c, k, c, &Default::default());
             let (x, r) = (random::<AD>(shape), random::<AD>(shape));
-            let tolerance = Tolerance::<f32>::rel_abs(1e-5, 1e-5);
+            let tolerance = close();
             depthwise(conv.weight.val(), x.clone())
                 .into_data()
                 .assert_approx_eq(&conv.forward(x.clone()).into_data(), tolerance);

@@ -46,8 +46,9 @@ pub(crate) fn backward_by_burn<B: Backend>(
 mod tests {
     use super::*;
     use crate::ops::backend::ModelBackend;
+    use crate::ops::tests::close;
     use burn::backend::{Autodiff, Flex};
-    use burn::tensor::{Distribution, Tensor, Tolerance};
+    use burn::tensor::{Distribution, Tensor};
 
     type AD = Autodiff<Flex>;
 
@@ -73,9 +74,7 @@ mod tests {
     fn matches_the_traced_formula_and_its_gradients() {
         let shape = [2, 5, 7, 9];
         let inputs = [random(shape), random(shape), random(shape)];
-        // Relative as well as absolute: gradients here reach about 50, where one f32 step is
-        // 4e-6 and a sum taken in another order differs by a few.
-        let tolerance = Tolerance::<f32>::rel_abs(1e-5, 1e-5);
+        let tolerance = close();
         let reference = grads(inputs.clone(), forward_by_burn::<AD>);
         let ours = grads(inputs.clone(), AD::gelu_gate);
         for (ours, reference) in ours.into_iter().zip(&reference) {

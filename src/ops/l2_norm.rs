@@ -48,8 +48,9 @@ pub(crate) fn backward_by_burn<B: Backend>(
 mod tests {
     use super::*;
     use crate::ops::backend::ModelBackend;
+    use crate::ops::tests::close;
     use burn::backend::{Autodiff, Flex};
-    use burn::tensor::{Distribution, Tensor, Tolerance};
+    use burn::tensor::{Distribution, Tensor};
 
     type AD = Autodiff<Flex>;
 
@@ -79,7 +80,7 @@ mod tests {
         );
         let r = Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
         // Relative too: the zero row's gradient is the output's divided by 1e-12.
-        let tolerance = Tolerance::<f32>::rel_abs(1e-5, 1e-5);
+        let tolerance = close();
         let reference = grads(x.clone(), r.clone(), forward_by_burn::<AD>);
         let ours = grads(x.clone(), r.clone(), AD::l2_normalize);
         for (ours, reference) in ours.into_iter().zip(&reference) {

@@ -54,8 +54,9 @@ pub(crate) fn backward_by_matmul<B: Backend>(
 mod tests {
     use super::*;
     use crate::ops::backend::ModelBackend;
+    use crate::ops::tests::close;
     use burn::backend::{Autodiff, Flex};
-    use burn::tensor::{Distribution, Tensor, Tolerance};
+    use burn::tensor::{Distribution, Tensor};
 
     type AD = Autodiff<Flex>;
 
@@ -89,7 +90,7 @@ mod tests {
         let pruned = dense.clone() * keep.reshape([o, c, 1, 1]);
         for weight in [dense, pruned] {
             let inputs = [random([b, c, h, w]), weight, random([b, o, h, w])];
-            let tolerance = Tolerance::<f32>::rel_abs(1e-5, 1e-5);
+            let tolerance = close();
             let reference = grads(inputs.clone(), forward_by_matmul::<AD>);
             let ours = grads(inputs.clone(), AD::pointwise_conv);
             for (ours, reference) in ours.into_iter().zip(&reference) {
