@@ -8,7 +8,7 @@ need_apt=()
 have() { command -v "$1" >/dev/null 2>&1; }
 any() { for f in "$@"; do [ -e "$f" ] && return 0; done; return 1; }  # any of these paths exists
 # Vulkan software driver (lavapipe) for the native wgpu tests.
-[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
+any /usr/share/vulkan/icd.d/lvp_icd*.json || need_apt+=(mesa-vulkan-drivers)
 # Headless Chromium and its WebDriver for the browser tests; Node.js for the package and page
 # tests. (No binaryen: Debian's breaks wasm-bindgen's output, see Cargo.toml.)
 have chromium || need_apt+=(chromium)
@@ -18,7 +18,8 @@ have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
 # Open MPI and libclang (the mpi crate's bindings) for data-parallel training (`--features mpi`).
 have mpirun || need_apt+=(openmpi-bin)
-[ -e /usr/include/x86_64-linux-gnu/mpi/mpi.h ] || [ -e /usr/include/mpi.h ] || ls /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h >/dev/null 2>&1 || need_apt+=(libopenmpi-dev)
+any /usr/include/x86_64-linux-gnu/mpi/mpi.h /usr/include/mpi.h /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h \
+    || need_apt+=(libopenmpi-dev)
 # libclang itself: libclang-cpp, which other packages bring, is no use to bindgen.
 any /usr/lib/llvm-*/lib/libclang.so /usr/lib/llvm-*/lib/libclang.so.1 || need_apt+=(libclang-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
