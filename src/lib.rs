@@ -11,6 +11,7 @@ pub mod jpeg_file;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+pub mod orientation;
 pub mod params;
 pub mod pipeline;
 pub mod plan;

@@ -13,6 +13,7 @@
 use std::io::Cursor;
 
 use burn::tensor::{Tensor, TensorData};
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageReader, RgbaImage};
 
 use crate::bundled::Pick;
@@ -61,6 +62,9 @@ pub struct Options {
     /// In `auto`, JPEG saved at this quality or below is removed: the restoring ticket's
     /// [`crate::ticket::Provenance::auto_jpeg_quality`] ([`Options::for_ticket`]).
     pub auto_jpeg_quality: u8,
+    /// How the photo's file says its pixels are turned to be shown ([`crate::orientation`]):
+    /// the restore works on them as stored and turns the result upright.
+    pub orientation: Orientation,
 }
 
 impl Default for Options {
@@ -72,6 +76,7 @@ impl Default for Options {
             examined: None,
             pick: None,
             auto_jpeg_quality: AUTO_JPEG_QUALITY,
+            orientation: Orientation::NoTransforms,
         }
     }
 }
@@ -162,6 +167,8 @@ enum Layout {
 pub struct Restoration {
     layout: Layout,
     plan: Plan,
+    /// How the result is turned to be shown.
+    orientation: Orientation,
     /// The input's tones, where the result keeps them.
     tone: Option<Tone>,
     /// A copy of the input, where the result is checked against it ([`Plan::checks`]).
@@ -215,19 +222,26 @@ pub fn readable_formats() -> Vec<&'static str> {
 /// Decodes an image file in any of [`readable_formats`], refusing empty or oversized images
 /// from their header, before any pixel is decoded.
 pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
-    let reader = || {
-        ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| Error::image("cannot read the image", e))
-    };
-    let (width, height) = reader()?.into_dimensions().map_err(|e| {
+    let (width, height) = decode_header(bytes)?;
+    reader(bytes)?
+        .decode()
+        .map_err(|e| Error::image(format!("the {width}x{height} image does not decode"), e))
+}
+
+/// The size an image file's header gives, checked ([`check_size`]).
+pub fn decode_header(bytes: &[u8]) -> Result<(u32, u32)> {
+    let (width, height) = reader(bytes)?.into_dimensions().map_err(|e| {
         let formats = readable_formats().join(", ");
         Error::image(format!("not an image this build can decode ({formats})"), e)
     })?;
     check_size(width, height)?;
-    reader()?
-        .decode()
-        .map_err(|e| Error::image(format!("the {width}x{height} image does not decode"), e))
+    Ok((width, height))
+}
+
+fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
+    ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::image("cannot read the image", e))
 }
 
 /// The largest tile side whose activations fit [`ACTIVATION_BUDGET`] for `config`.
@@ -363,6 +377,7 @@ impl Restoration {
         Ok(Self {
             layout,
             plan,
+            orientation: options.orientation,
             tone,
             input,
             image,
@@ -520,13 +535,14 @@ impl Restoration {
                 self.image = input;
             }
         }
-        let image = match self.layout {
+        let mut image = match self.layout {
             Layout::Grey => {
                 DynamicImage::ImageLuma8(DynamicImage::ImageRgba8(self.image).to_luma8())
             }
             Layout::Rgb => DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(self.image).to_rgb8()),
             Layout::Rgba => DynamicImage::ImageRgba8(self.image),
         };
+        image.apply_orientation(self.orientation);
         Ok((image, self.plan))
     }
 }

@@ -7,6 +7,7 @@ mod model;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -15,6 +16,7 @@ use crate::bundled::{Bundled, Choice, Pick};
 use crate::degrade::Degradation;
 use crate::error::{report, Error};
 use crate::jpeg_file::JpegFile;
+use crate::orientation;
 #[cfg(doc)]
 use crate::pipeline::DEFAULT_TILE;
 use crate::pipeline::{check_size, Options, Restoration, Tile, TileSize, MAX_PIXELS};
@@ -172,11 +174,11 @@ impl Engine {
                 .map_err(|e| bad_input(format!("not a chooseTicket result: {e}")))?;
             (Some(chosen.examined), Some(chosen.pick))
         };
+        let (img, orientation) = stored_photo(rgba, width, height, jpeg.as_deref())?;
         let jpeg = match (&examined, jpeg) {
             (None, Some(file)) => Some(JpegFile::read(&file).map_err(js_error)?),
             _ => None,
         };
-        let img = rgba_image(rgba, width, height)?;
         let tile =
             TileSize::from(tile).within_budget(self.info.config.activation_bytes_per_pixel());
         let mut job = Restoration::from_rgba(
@@ -185,6 +187,7 @@ impl Engine {
                 jpeg,
                 examined,
                 pick,
+                orientation,
                 ..Options::new(tasks, tile).for_ticket(&self.info.provenance)
             },
         )
@@ -321,11 +324,12 @@ pub fn choose_ticket(
 ) -> Result<JsValue, JsValue> {
     let tasks: Tasks = tasks.parse().map_err(js_error)?;
     let choice: Choice = ticket.parse().map_err(js_error)?;
+    let (img, _) = stored_photo(rgba, width, height, jpeg.as_deref())?;
     let jpeg = jpeg
         .map(|file| JpegFile::read(&file))
         .transpose()
         .map_err(js_error)?;
-    let examined = Examination::of(&rgba_image(rgba, width, height)?, jpeg);
+    let examined = Examination::of(&img, jpeg);
     let chosen = Chosen {
         pick: choice.pick(&tasks, &examined),
         examined,
@@ -353,6 +357,20 @@ fn rgba_image(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbaImage, JsVal
         )));
     }
     Ok(RgbaImage::from_raw(width, height, rgba).expect("length checked"))
+}
+
+/// A photo as the browser decoded it (turned as its file's orientation says), turned back to
+/// how the file stores it, where a JPEG file's blocks lie ([`crate::orientation`]); and that
+/// orientation, which the restore turns its result by.
+fn stored_photo(
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+    file: Option<&[u8]>,
+) -> Result<(RgbaImage, Orientation), JsValue> {
+    let shown = rgba_image(rgba, width, height)?;
+    let orientation = file.map_or(Orientation::NoTransforms, orientation::of_file);
+    Ok((orientation::stored(shown, orientation), orientation))
 }
 
 /// `e` as a JavaScript `Error`: the message carries the whole chain of causes (JavaScript

@@ -75,6 +75,18 @@ await pageTest('api.test', { '/pkg/': join(repo, 'pkg'), '/wasm/': join(repo, 'p
   assert.ok(j.warnings.some((w) => /invalid JPEG file/.test(w)), `warned: ${j.warnings}`);
   assert.match(j.notBytes, /jpeg must be the JPEG file's bytes/);
 
+  // Orientation: a phone's JPEG, tagged 1, 3, 6 or 8, comes back as the browser shows it, with
+  // the gain of the unturned file (the restore works on the file's grid).
+  const turned = await page.evaluate((u) => window.turnedJpegs(u), `/photos/${photo}`);
+  for (const t of turned) {
+    console.log(`orientation ${t.o}, ${t.size.join('x')} stored, ${t.restorer}: shown ${t.shown.join('x')}, gain ${t.gain.toFixed(3)} dB`);
+    assert.deepEqual(t.shown, t.uprightSize, `the browser turns orientation ${t.o}`);
+    assert.deepEqual(t.restoredSize, t.shown, 'the result is as the photo is shown');
+    const unturned = turned.find((u) => u.o === 1 && u.restorer === t.restorer && u.size.join() === t.size.join());
+    assert.ok(unturned.gain > 0.3, `quality 30 is restored: ${unturned.gain}`);
+    assert.ok(Math.abs(t.gain - unturned.gain) <= 0.05, `orientation ${t.o}: ${t.gain} against ${unturned.gain}`);
+  }
+
   const e = await page.evaluate(() => window.errors());
   console.log('errors:', e);
   // Each error has a code to branch on, through a worker too, and a message naming the problem.
