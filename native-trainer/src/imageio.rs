@@ -1,28 +1,78 @@
 //! Reading and writing photos, with the checks a user needs: a file that does not decode, is
-//! empty or is too large is named in the error; outputs are written atomically.
+//! empty or is too large is named in the error; outputs are written atomically. A restored
+//! photo keeps its file's colour profile and EXIF ([`Metadata`]).
 
 use std::io::Cursor;
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use image::{DynamicImage, ImageFormat};
+use anyhow::{bail, Context, Result};
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngEncoder;
+use image::codecs::webp::WebPEncoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
 use mirl::jpeg_file::JpegFile;
 
 use crate::fsio;
 
-/// Decodes an image file, refusing empty or oversized images before decoding the pixels.
-pub fn load(path: &Path) -> Result<DynamicImage> {
-    let bytes = fsio::read(path)?;
-    mirl::pipeline::decode(&bytes)
-        .with_context(|| format!("cannot read the photo {}", path.display()))
+/// The quality JPEG outputs are written at unless asked otherwise.
+pub const JPEG_QUALITY: u8 = 95;
+
+/// A photo as its file holds it: the pixels as stored (not yet turned as the file says to
+/// show them: a JPEG file's blocks lie on this grid), and what a restore keeps of the file.
+pub struct Photo {
+    pub image: DynamicImage,
+    /// How the file was compressed, where it is a JPEG file that says.
+    pub jpeg: Option<JpegFile>,
+    /// How the pixels are turned to be shown (EXIF Orientation).
+    pub orientation: Orientation,
+    pub metadata: Metadata,
 }
 
-/// Decodes a photo as [`load`] does and, where it is a JPEG file, reads how it was compressed
-/// (a header that does not say is warned about: the restore then reads the pixels alone).
-pub fn load_photo(path: &Path) -> Result<(DynamicImage, Option<JpegFile>)> {
+/// What an output keeps of its input's file besides the pixels.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    /// The ICC colour profile: the values are in its colour space, as stored (the network
+    /// runs on them as they are), so the output keeps it.
+    pub icc: Option<Vec<u8>>,
+    /// The EXIF block (date, camera, place), its Orientation set to 1: the output is upright.
+    pub exif: Option<Vec<u8>>,
+}
+
+/// Decodes an image file as it is shown (turned as its EXIF Orientation says), refusing empty
+/// or oversized images before decoding the pixels.
+pub fn load(path: &Path) -> Result<DynamicImage> {
+    let Photo {
+        mut image,
+        orientation,
+        ..
+    } = load_photo(path)?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// Decodes a photo as stored, with its orientation, profile and EXIF and, where it is a JPEG
+/// file, how it was compressed (a header that does not say is warned about: the restore
+/// then reads the pixels alone).
+pub fn load_photo(path: &Path) -> Result<Photo> {
     let bytes = fsio::read(path)?;
-    let image = mirl::pipeline::decode(&bytes)
-        .with_context(|| format!("cannot read the photo {}", path.display()))?;
+    let cannot = || format!("cannot read the photo {}", path.display());
+    // The size is checked from the header, before any pixel is decoded.
+    let (width, height) = mirl::pipeline::decode_header(&bytes).with_context(cannot)?;
+    let mut decoder = ImageReader::new(Cursor::new(&bytes[..]))
+        .with_guessed_format()?
+        .into_decoder()
+        .with_context(cannot)?;
+    // Metadata that does not parse costs only itself, never the photo.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let exif = decoder.exif_metadata().ok().flatten().map(|mut exif| {
+        let _ = Orientation::remove_from_exif_chunk(&mut exif);
+        exif
+    });
+    let image = DynamicImage::from_decoder(decoder)
+        .with_context(|| format!("the {width}x{height} image does not decode"))
+        .with_context(cannot)?;
     let jpeg = match image::guess_format(&bytes) {
         Ok(ImageFormat::Jpeg) => JpegFile::read(&bytes)
             .map_err(|e| {
@@ -34,21 +84,53 @@ pub fn load_photo(path: &Path) -> Result<(DynamicImage, Option<JpegFile>)> {
             .ok(),
         _ => None,
     };
-    Ok((image, jpeg))
+    Ok(Photo {
+        image,
+        jpeg,
+        orientation,
+        metadata: Metadata { icc, exif },
+    })
+}
+
+/// The formats outputs are written in, by extension.
+pub const WRITABLE: [&str; 4] = ["png", "jpg", "webp", "bmp"];
+
+/// The output format `path`'s extension names.
+pub fn output_format(path: &Path) -> Result<ImageFormat> {
+    ImageFormat::from_path(path)
+        .ok()
+        .filter(|f| {
+            matches!(
+                f,
+                ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Bmp
+            )
+        })
+        .with_context(|| {
+            format!(
+                "cannot tell the output format of {}: use .{}",
+                path.display(),
+                WRITABLE.join(", .")
+            )
+        })
 }
 
 /// Encodes `img` in the format named by `path`'s extension and writes it atomically; never
 /// over any of `inputs`.
 pub fn save(img: &DynamicImage, path: &Path, inputs: &[&Path]) -> Result<()> {
-    let format = ImageFormat::from_path(path)
-        .ok()
-        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Bmp))
-        .with_context(|| {
-            format!(
-                "cannot tell the output format of {}: use .png, .jpg or .bmp",
-                path.display()
-            )
-        })?;
+    save_with(img, path, inputs, &Metadata::default(), JPEG_QUALITY)
+}
+
+/// As [`save`], with `metadata` in the file (PNG, JPEG and WebP carry both; BMP neither, and
+/// is refused where there is some to keep) and JPEG at `jpeg_quality`. WebP is written
+/// lossless.
+pub fn save_with(
+    img: &DynamicImage,
+    path: &Path,
+    inputs: &[&Path],
+    metadata: &Metadata,
+    jpeg_quality: u8,
+) -> Result<()> {
+    let format = output_format(path)?;
     let img = match format {
         // JPEG and BMP carry no alpha.
         ImageFormat::Jpeg | ImageFormat::Bmp if img.color().has_alpha() => {
@@ -56,15 +138,43 @@ pub fn save(img: &DynamicImage, path: &Path, inputs: &[&Path]) -> Result<()> {
         }
         _ => img.clone(),
     };
-    let mut buf = Cursor::new(Vec::new());
-    if format == ImageFormat::Jpeg {
-        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-            &mut buf, 95,
-        ))?;
-    } else {
-        img.write_to(&mut buf, format)?;
+    let mut buf = Vec::new();
+    let carry = |encoder: &mut dyn ImageEncoder| -> Result<()> {
+        if let Some(icc) = &metadata.icc {
+            encoder.set_icc_profile(icc.clone())?;
+        }
+        if let Some(exif) = &metadata.exif {
+            encoder.set_exif_metadata(exif.clone())?;
+        }
+        Ok(())
+    };
+    match format {
+        ImageFormat::Jpeg => {
+            let mut encoder = JpegEncoder::new_with_quality(&mut buf, jpeg_quality);
+            carry(&mut encoder)?;
+            img.write_with_encoder(encoder)?;
+        }
+        ImageFormat::Png => {
+            let mut encoder = PngEncoder::new(&mut buf);
+            carry(&mut encoder)?;
+            img.write_with_encoder(encoder)?;
+        }
+        ImageFormat::WebP => {
+            let mut encoder = WebPEncoder::new_lossless(&mut buf);
+            carry(&mut encoder)?;
+            img.write_with_encoder(encoder)?;
+        }
+        _ => {
+            if *metadata != Metadata::default() {
+                bail!(
+                    "{} would lose the photo's colour profile and EXIF (BMP keeps neither): write .png, .jpg or .webp",
+                    path.display()
+                );
+            }
+            img.write_to(&mut Cursor::new(&mut buf), format)?;
+        }
     }
-    fsio::write_atomic(path, buf.get_ref(), inputs)
+    fsio::write_atomic(path, &buf, inputs)
 }
 
 /// The image files directly in `dir` (by extension, in any format `load` reads), sorted by name.

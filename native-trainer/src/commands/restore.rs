@@ -1,31 +1,49 @@
-//! `restore`: a photo in, the restored photo out.
+//! `restore`: photos in, the restored photos out: one file, or several files and folders into
+//! a folder. The command line is resolved and checked first ([`Batch::resolve`]), so a bad
+//! output path costs no restore; a photo that fails is reported and skipped.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use image::{DynamicImage, Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
 use mirl::pipeline::{self, TileSize, DEFAULT_TILE};
 use mirl::plan::Plan;
-use mirl::tasks::{Examination, Tasks};
+use mirl::tasks::{Examination, Task, Tasks};
 use mirl::ModelBackend;
 
-use super::tickets::TicketArg;
+use super::tickets::{Networks, TicketArg};
 use crate::backend::{dispatch, BackendKind, WithBackend};
-use crate::imageio;
+use crate::imageio::{self, JPEG_QUALITY};
 
-/// Restore a photo (noise, JPEG artifacts, rain, haze) with a ticket. By default (`--tasks
-/// auto`) it removes only the noise and JPEG artefacts the photo shows, and returns a photo
-/// that needs nothing as it was.
+/// Restore photos (noise, JPEG artifacts, rain, haze) with a ticket. By default (`--tasks
+/// auto`) it removes only the noise and JPEG artefacts each photo shows, and returns a photo
+/// that needs nothing as it was. A photo is restored as its file stores it and written
+/// upright, with its colour profile and EXIF.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The photo to restore (PNG, JPEG or BMP; grey, RGB or RGBA).
-    input: PathBuf,
-    /// Where to write the result (.png, .jpg or .bmp).
+    /// The photos to restore: files, or folders of them (PNG, JPEG, WebP, TIFF or BMP; grey,
+    /// RGB or RGBA).
+    #[arg(required = true, value_name = "PHOTO or FOLDER")]
+    inputs: Vec<PathBuf>,
+    /// Where to write: for one photo a file (.png, .jpg, .webp or .bmp) or a folder; for
+    /// several, or a folder of them, a folder (made where missing), each photo under its own
+    /// name in `--format`.
     #[arg(short, long)]
     output: PathBuf,
+    /// The format of photos written into a folder [default: png].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// JPEG quality of .jpg outputs, 1 to 100 [default: 95]. WebP is written lossless.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: Option<u8>,
+    /// Replace outputs in a folder that exist already (they are skipped otherwise). A single
+    /// output file named by `--output` is always written.
+    #[arg(long)]
+    overwrite: bool,
     /// The ticket: `auto` (the bundled OSN ticket for a JPEG that shows no noise, the bundled
     /// all-in-one ticket otherwise), `allinone`, `osn`, or a .mirl file.
     #[arg(long, default_value = "auto")]
@@ -41,7 +59,8 @@ pub struct Args {
     /// Without haze the result keeps the photo's tones.
     #[arg(long, default_value = "auto")]
     tasks: Tasks,
-    /// Also write the input and the result side by side (input on the left) here.
+    /// Also write the input and the result side by side (input on the left) here (one photo
+    /// only).
     #[arg(long, value_name = "PATH")]
     before_after: Option<PathBuf>,
     /// Show only this region in the before/after picture, magnified: X,Y,W,H in pixels of the
@@ -49,6 +68,26 @@ pub struct Args {
     /// visible), e.g. `120,40,64,48x4`.
     #[arg(long, value_name = "X,Y,W,H[xN]", requires = "before_after")]
     zoom: Option<Zoom>,
+}
+
+/// The format of photos written into a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Png,
+    Jpg,
+    Webp,
+    Bmp,
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpg => "jpg",
+            Format::Webp => "webp",
+            Format::Bmp => "bmp",
+        }
+    }
 }
 
 /// A region of the photo and how many times to magnify it.
@@ -124,75 +163,314 @@ fn before_after(before: &DynamicImage, after: &DynamicImage) -> DynamicImage {
     DynamicImage::ImageRgb8(pair)
 }
 
+/// One photo to restore, and where its result goes.
+struct Item {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+/// The command line resolved and checked: every photo and its output, before any restore.
+struct Batch {
+    items: Vec<Item>,
+    /// Photos whose output exists already, left as they are.
+    skipped: Vec<PathBuf>,
+    /// One photo into one named file: progress by tile, and the before/after picture.
+    single: bool,
+    jpeg_quality: u8,
+}
+
+impl Batch {
+    fn resolve(args: &Args) -> Result<Batch> {
+        let mut photos = Vec::new();
+        let mut folder_given = false;
+        for input in &args.inputs {
+            if input.is_dir() {
+                folder_given = true;
+                photos.extend(imageio::list_images(input)?);
+            } else {
+                photos.push(input.clone());
+            }
+        }
+        let into_folder = photos.len() > 1 || folder_given || args.output.is_dir();
+        let format = args.format.unwrap_or(Format::Png);
+        let written_as = if into_folder {
+            format.extension().to_string()
+        } else {
+            if args.format.is_some() {
+                bail!(
+                    "--format names the format of photos written into a folder; {} names its own by its extension",
+                    args.output.display()
+                );
+            }
+            imageio::output_format(&args.output)?;
+            extension(&args.output)
+        };
+        if args.quality.is_some() && !matches!(written_as.as_str(), "jpg" | "jpeg") {
+            bail!("--quality sets the quality of JPEG outputs; .{written_as} is not one (WebP is written lossless)");
+        }
+        if into_folder && args.before_after.is_some() {
+            bail!("--before-after pictures one photo restored into a named file, not photos written into a folder");
+        }
+        if !into_folder {
+            let input = photos.pop().expect("one input at least (clap)");
+            return Ok(Batch {
+                items: vec![Item {
+                    input,
+                    output: args.output.clone(),
+                }],
+                skipped: Vec::new(),
+                single: true,
+                jpeg_quality: args.quality.unwrap_or(JPEG_QUALITY),
+            });
+        }
+        if args.output.exists() && !args.output.is_dir() {
+            bail!(
+                "{} is a file: {} photos need a folder to be written into",
+                args.output.display(),
+                photos.len()
+            );
+        }
+        std::fs::create_dir_all(&args.output)
+            .with_context(|| format!("cannot make the folder {}", args.output.display()))?;
+        // Two photos of one name (a.jpg and a.png) would write one output.
+        let mut named: HashMap<PathBuf, &Path> = HashMap::new();
+        let (mut items, mut skipped) = (Vec::new(), Vec::new());
+        for input in &photos {
+            let stem = input
+                .file_stem()
+                .with_context(|| format!("{} names no file", input.display()))?;
+            // Not `with_extension`, which would cut a stem with dots (IMG.2024) at its last.
+            let mut name = stem.to_os_string();
+            name.push(".");
+            name.push(format.extension());
+            let output = args.output.join(name);
+            if let Some(other) = named.insert(output.clone(), input) {
+                bail!(
+                    "{} and {} would both be written to {}: restore them into different folders",
+                    other.display(),
+                    input.display(),
+                    output.display()
+                );
+            }
+            if output.exists() && !args.overwrite {
+                skipped.push(output);
+            } else {
+                items.push(Item {
+                    input: input.clone(),
+                    output,
+                });
+            }
+        }
+        Ok(Batch {
+            items,
+            skipped,
+            single: false,
+            jpeg_quality: args.quality.unwrap_or(JPEG_QUALITY),
+        })
+    }
+}
+
+/// A path's extension, lower case.
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// A restore of a batch on one backend: the networks are built once, for all its photos.
 struct Restore {
+    batch: Batch,
     ticket: TicketArg,
-    image: DynamicImage,
     options: pipeline::Options,
+    before_after: Option<(PathBuf, Option<Zoom>)>,
+}
+
+/// What a batch came to.
+#[derive(Default)]
+struct Summary {
+    restored: usize,
+    unchanged: usize,
+    failed: usize,
+    /// Photos by what was removed from them.
+    removed: BTreeMap<Task, usize>,
 }
 
 impl WithBackend for Restore {
-    type Output = (DynamicImage, Plan);
-    fn run<B: ModelBackend>(self, device: B::Device) -> Result<(DynamicImage, Plan)> {
+    type Output = Summary;
+    fn run<B: ModelBackend>(self, device: B::Device) -> Result<Summary> {
         let mut networks = self.ticket.networks::<B>(&device)?;
-        let mut options = self.options;
-        let examined = Examination::of(&self.image.to_rgba8(), options.jpeg);
-        let model = networks.for_photo(examined, &mut options, &device)?;
-        let bar = ProgressBar::new(0).with_style(
-            ProgressStyle::with_template("{bar:30} tile {pos}/{len} {elapsed}").unwrap(),
+        let mut summary = Summary::default();
+        if self.batch.single {
+            let item = &self.batch.items[0];
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template("{bar:30} tile {pos}/{len} {elapsed}").unwrap(),
+            );
+            let start = Instant::now();
+            let (w, h, plan) = self.one(item, &mut networks, &bar, &device)?;
+            bar.finish_and_clear();
+            println!(
+                "restored {w}x{h} in {:.2} s -> {}: {plan}",
+                start.elapsed().as_secs_f64(),
+                item.output.display()
+            );
+            summary.add(&plan);
+            return Ok(summary);
+        }
+        let bar = ProgressBar::new(self.batch.items.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:30} photo {pos}/{len} {elapsed} {msg}").unwrap(),
         );
-        let out = pipeline::restore(
+        let tiles = ProgressBar::hidden();
+        for item in &self.batch.items {
+            bar.set_message(item.input.display().to_string());
+            let start = Instant::now();
+            match self.one(item, &mut networks, &tiles, &device) {
+                // Beside the bar where it is drawn, and whether or not it is (a pipe).
+                Ok((_, _, plan)) => {
+                    bar.suspend(|| {
+                        println!(
+                            "{} -> {} in {:.2} s: {plan}",
+                            item.input.display(),
+                            item.output.display(),
+                            start.elapsed().as_secs_f64()
+                        )
+                    });
+                    summary.add(&plan);
+                }
+                Err(e) => {
+                    bar.suspend(|| eprintln!("error: {}: {e:#}", item.input.display()));
+                    summary.failed += 1;
+                }
+            }
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Ok(summary)
+    }
+}
+
+impl Restore {
+    /// Restores one photo into its output: its size as shown, and what was removed.
+    fn one<B: ModelBackend>(
+        &self,
+        item: &Item,
+        networks: &mut Networks<B>,
+        bar: &ProgressBar,
+        device: &B::Device,
+    ) -> Result<(u32, u32, Plan)> {
+        let photo = imageio::load_photo(&item.input)?;
+        let mut options = pipeline::Options {
+            jpeg: photo.jpeg,
+            orientation: photo.orientation,
+            ..self.options.clone()
+        };
+        // The picture's left half, cut before restoring, so a bad --zoom costs no restore.
+        let before = match &self.before_after {
+            None => None,
+            Some((_, zoom)) => {
+                let mut shown = photo.image.clone();
+                shown.apply_orientation(photo.orientation);
+                Some(match zoom {
+                    Some(zoom) => zoom.apply(&shown)?,
+                    None => shown,
+                })
+            }
+        };
+        let examined = Examination::of(&photo.image.to_rgba8(), options.jpeg);
+        let model = networks.for_photo(examined, &mut options, device)?;
+        let (out, plan) = pipeline::restore(
             model,
-            &self.image,
+            &photo.image,
             &options,
             |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             },
-            &device,
+            device,
         )?;
-        bar.finish_and_clear();
-        Ok(out)
+        let mut inputs = vec![item.input.as_path()];
+        inputs.extend(self.ticket.path());
+        imageio::save_with(
+            &out,
+            &item.output,
+            &inputs,
+            &photo.metadata,
+            self.batch.jpeg_quality,
+        )?;
+        if let (Some((path, zoom)), Some(before)) = (&self.before_after, before) {
+            let after = match zoom {
+                Some(zoom) => zoom.apply(&out)?,
+                None => out.clone(),
+            };
+            imageio::save(&before_after(&before, &after), path, &inputs)?;
+        }
+        Ok((out.width(), out.height(), plan))
+    }
+}
+
+impl Summary {
+    fn add(&mut self, plan: &Plan) {
+        if plan.held_back || plan.tasks.is_empty() {
+            self.unchanged += 1;
+        } else {
+            self.restored += 1;
+            for task in &plan.tasks {
+                *self.removed.entry(*task).or_default() += 1;
+            }
+        }
     }
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (image, jpeg) = imageio::load_photo(&args.input)?;
-    let (w, h) = (image.width(), image.height());
-    // The picture's left half, cut before restoring, so a bad --zoom costs no restore.
-    let before = match (&args.before_after, &args.zoom) {
-        (None, _) => None,
-        (Some(_), Some(zoom)) => Some(zoom.apply(&image)?),
-        (Some(_), None) => Some(image.clone()),
-    };
+    let batch = Batch::resolve(&args)?;
+    let (single, skipped) = (batch.single, batch.skipped.clone());
+    for path in &skipped {
+        eprintln!(
+            "skipped: {} exists (--overwrite replaces it)",
+            path.display()
+        );
+    }
     let start = Instant::now();
-    let (out, plan) = dispatch(
+    let summary = dispatch(
         args.backend,
         Restore {
+            batch,
             ticket: args.ticket.clone(),
-            image,
-            options: pipeline::Options {
-                jpeg,
-                ..pipeline::Options::new(args.tasks, TileSize::Side(args.tile))
-            },
+            options: pipeline::Options::new(args.tasks, TileSize::Side(args.tile)),
+            before_after: args.before_after.clone().map(|path| (path, args.zoom)),
         },
     )?;
-    let mut inputs = vec![args.input.as_path()];
-    inputs.extend(args.ticket.path());
-    imageio::save(&out, &args.output, &inputs)?;
-    if let (Some(path), Some(before)) = (&args.before_after, before) {
-        let after = match &args.zoom {
-            Some(zoom) => zoom.apply(&out)?,
-            None => out,
-        };
-        imageio::save(&before_after(&before, &after), path, &inputs)?;
+    if single {
+        return Ok(());
     }
+    let removed: Vec<String> = Task::ALL
+        .iter()
+        .filter_map(|t| {
+            summary
+                .removed
+                .get(t)
+                .map(|n| format!("{} from {n}", t.name()))
+        })
+        .collect();
     println!(
-        "restored {}x{} in {:.2} s -> {}: {plan}",
-        w,
-        h,
+        "{} photos in {:.1} s: {} restored{}, {} returned as they were, {} skipped (their outputs exist), {} failed",
+        summary.restored + summary.unchanged + summary.failed + skipped.len(),
         start.elapsed().as_secs_f64(),
-        args.output.display()
+        summary.restored,
+        if removed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", removed.join(", "))
+        },
+        summary.unchanged,
+        skipped.len(),
+        summary.failed,
     );
+    if summary.failed > 0 {
+        bail!(
+            "{} of the photos could not be restored (above)",
+            summary.failed
+        );
+    }
     Ok(())
 }
 
