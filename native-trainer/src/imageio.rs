@@ -42,11 +42,8 @@ pub struct Metadata {
 /// Decodes an image file as it is shown (turned as its EXIF Orientation says), refusing empty
 /// or oversized images before decoding the pixels.
 pub fn load(path: &Path) -> Result<DynamicImage> {
-    let Photo {
-        mut image,
-        orientation,
-        ..
-    } = load_photo(path)?;
+    let bytes = fsio::read(path)?;
+    let (mut image, orientation, _) = decode(&bytes, path)?;
     image.apply_orientation(orientation);
     Ok(image)
 }
@@ -56,23 +53,7 @@ pub fn load(path: &Path) -> Result<DynamicImage> {
 /// then reads the pixels alone).
 pub fn load_photo(path: &Path) -> Result<Photo> {
     let bytes = fsio::read(path)?;
-    let cannot = || format!("cannot read the photo {}", path.display());
-    // The size is checked from the header, before any pixel is decoded.
-    let (width, height) = mirl::pipeline::decode_header(&bytes).with_context(cannot)?;
-    let mut decoder = ImageReader::new(Cursor::new(&bytes[..]))
-        .with_guessed_format()?
-        .into_decoder()
-        .with_context(cannot)?;
-    // Metadata that does not parse costs only itself, never the photo.
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let icc = decoder.icc_profile().ok().flatten();
-    let exif = decoder.exif_metadata().ok().flatten().map(|mut exif| {
-        let _ = Orientation::remove_from_exif_chunk(&mut exif);
-        exif
-    });
-    let image = DynamicImage::from_decoder(decoder)
-        .with_context(|| format!("the {width}x{height} image does not decode"))
-        .with_context(cannot)?;
+    let (image, orientation, metadata) = decode(&bytes, path)?;
     let jpeg = match image::guess_format(&bytes) {
         Ok(ImageFormat::Jpeg) => JpegFile::read(&bytes)
             .map_err(|e| {
@@ -88,8 +69,30 @@ pub fn load_photo(path: &Path) -> Result<Photo> {
         image,
         jpeg,
         orientation,
-        metadata: Metadata { icc, exif },
+        metadata,
     })
+}
+
+/// The pixels of an image file as stored, its orientation and what an output keeps of it.
+fn decode(bytes: &[u8], path: &Path) -> Result<(DynamicImage, Orientation, Metadata)> {
+    let cannot = || format!("cannot read the photo {}", path.display());
+    // The size is checked from the header, before any pixel is decoded.
+    let (width, height) = mirl::pipeline::decode_header(bytes).with_context(cannot)?;
+    let mut decoder = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()?
+        .into_decoder()
+        .with_context(cannot)?;
+    // Metadata that does not parse costs only itself, never the photo.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let exif = decoder.exif_metadata().ok().flatten().map(|mut exif| {
+        let _ = Orientation::remove_from_exif_chunk(&mut exif);
+        exif
+    });
+    let image = DynamicImage::from_decoder(decoder)
+        .with_context(|| format!("the {width}x{height} image does not decode"))
+        .with_context(cannot)?;
+    Ok((image, orientation, Metadata { icc, exif }))
 }
 
 /// The formats outputs are written in, by extension.
