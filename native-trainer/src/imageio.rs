@@ -95,26 +95,44 @@ fn decode(bytes: &[u8], path: &Path) -> Result<(DynamicImage, Orientation, Metad
     Ok((image, orientation, Metadata { icc, exif }))
 }
 
-/// The formats outputs are written in, by extension.
-pub const WRITABLE: [&str; 4] = ["png", "jpg", "webp", "bmp"];
+/// The formats outputs are written in (`restore --format` names them too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Png,
+    Jpg,
+    Webp,
+    Bmp,
+}
 
-/// The output format `path`'s extension names.
-pub fn output_format(path: &Path) -> Result<ImageFormat> {
-    ImageFormat::from_path(path)
-        .ok()
-        .filter(|f| {
-            matches!(
-                f,
-                ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Bmp
-            )
-        })
-        .with_context(|| {
-            format!(
-                "cannot tell the output format of {}: use .{}",
-                path.display(),
-                WRITABLE.join(", .")
-            )
-        })
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpg => "jpg",
+            Format::Webp => "webp",
+            Format::Bmp => "bmp",
+        }
+    }
+
+    /// The output format `path`'s extension names.
+    pub fn of_path(path: &Path) -> Result<Format> {
+        match ImageFormat::from_path(path) {
+            Ok(ImageFormat::Png) => Ok(Format::Png),
+            Ok(ImageFormat::Jpeg) => Ok(Format::Jpg),
+            Ok(ImageFormat::WebP) => Ok(Format::Webp),
+            Ok(ImageFormat::Bmp) => Ok(Format::Bmp),
+            _ => {
+                let known: Vec<_> = [Format::Png, Format::Jpg, Format::Webp, Format::Bmp]
+                    .map(Format::extension)
+                    .into();
+                bail!(
+                    "cannot tell the output format of {}: use .{}",
+                    path.display(),
+                    known.join(", .")
+                )
+            }
+        }
+    }
 }
 
 /// Encodes `img` in the format named by `path`'s extension and writes it atomically; never
@@ -133,10 +151,10 @@ pub fn save_with(
     metadata: &Metadata,
     jpeg_quality: u8,
 ) -> Result<()> {
-    let format = output_format(path)?;
+    let format = Format::of_path(path)?;
     let img = match format {
         // JPEG and BMP carry no alpha.
-        ImageFormat::Jpeg | ImageFormat::Bmp if img.color().has_alpha() => {
+        Format::Jpg | Format::Bmp if img.color().has_alpha() => {
             DynamicImage::ImageRgb8(img.to_rgb8())
         }
         _ => img.clone(),
@@ -152,29 +170,29 @@ pub fn save_with(
         Ok(())
     };
     match format {
-        ImageFormat::Jpeg => {
+        Format::Jpg => {
             let mut encoder = JpegEncoder::new_with_quality(&mut buf, jpeg_quality);
             carry(&mut encoder)?;
             img.write_with_encoder(encoder)?;
         }
-        ImageFormat::Png => {
+        Format::Png => {
             let mut encoder = PngEncoder::new(&mut buf);
             carry(&mut encoder)?;
             img.write_with_encoder(encoder)?;
         }
-        ImageFormat::WebP => {
+        Format::Webp => {
             let mut encoder = WebPEncoder::new_lossless(&mut buf);
             carry(&mut encoder)?;
             img.write_with_encoder(encoder)?;
         }
-        _ => {
+        Format::Bmp => {
             if *metadata != Metadata::default() {
                 bail!(
                     "{} would lose the photo's colour profile and EXIF (BMP keeps neither): write .png, .jpg or .webp",
                     path.display()
                 );
             }
-            img.write_to(&mut Cursor::new(&mut buf), format)?;
+            img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Bmp)?;
         }
     }
     fsio::write_atomic(path, &buf, inputs)

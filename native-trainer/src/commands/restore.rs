@@ -17,7 +17,7 @@ use mirl::ModelBackend;
 
 use super::tickets::{Networks, TicketArg};
 use crate::backend::{dispatch, BackendKind, WithBackend};
-use crate::imageio::{self, JPEG_QUALITY};
+use crate::imageio::{self, Format, JPEG_QUALITY};
 
 /// Restore photos (noise, JPEG artifacts, rain, haze) with a ticket. By default (`--tasks
 /// auto`) it removes only the noise and JPEG artefacts each photo shows, and returns a photo
@@ -68,26 +68,6 @@ pub struct Args {
     /// visible), e.g. `120,40,64,48x4`.
     #[arg(long, value_name = "X,Y,W,H[xN]", requires = "before_after")]
     zoom: Option<Zoom>,
-}
-
-/// The format of photos written into a folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Png,
-    Jpg,
-    Webp,
-    Bmp,
-}
-
-impl Format {
-    fn extension(self) -> &'static str {
-        match self {
-            Format::Png => "png",
-            Format::Jpg => "jpg",
-            Format::Webp => "webp",
-            Format::Bmp => "bmp",
-        }
-    }
 }
 
 /// A region of the photo and how many times to magnify it.
@@ -192,9 +172,8 @@ impl Batch {
             }
         }
         let into_folder = photos.len() > 1 || folder_given || args.output.is_dir();
-        let format = args.format.unwrap_or(Format::Png);
-        let written_as = if into_folder {
-            format.extension().to_string()
+        let format = if into_folder {
+            args.format.unwrap_or(Format::Png)
         } else {
             if args.format.is_some() {
                 bail!(
@@ -202,11 +181,13 @@ impl Batch {
                     args.output.display()
                 );
             }
-            imageio::output_format(&args.output)?;
-            extension(&args.output)
+            Format::of_path(&args.output)?
         };
-        if args.quality.is_some() && !matches!(written_as.as_str(), "jpg" | "jpeg") {
-            bail!("--quality sets the quality of JPEG outputs; .{written_as} is not one (WebP is written lossless)");
+        if args.quality.is_some() && format != Format::Jpg {
+            bail!(
+                "--quality sets the quality of JPEG outputs; .{} is not one (WebP is written lossless)",
+                format.extension()
+            );
         }
         if into_folder && args.before_after.is_some() {
             bail!("--before-after pictures one photo restored into a named file, not photos written into a folder");
@@ -268,13 +249,6 @@ impl Batch {
             jpeg_quality: args.quality.unwrap_or(JPEG_QUALITY),
         })
     }
-}
-
-/// A path's extension, lower case.
-fn extension(path: &Path) -> String {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default()
 }
 
 /// A restore of a batch on one backend: the networks are built once, for all its photos.
